@@ -42,7 +42,7 @@ export interface Feature {
   readonly name: string;
   readonly migrations: readonly Migration[];
   routes(deps: DirectorDeps): readonly Route[];
-  taskHandlers(deps: DirectorDeps): readonly TaskHandler<never>[];
+  taskHandlers(deps: DirectorDeps): readonly TaskHandler<unknown>[];
   /** Runs at start, after migrations and before serving: e.g. remove half-written state. */
   startup?(deps: DirectorDeps): Promise<void>;
 }

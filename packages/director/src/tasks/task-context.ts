@@ -37,6 +37,7 @@ export interface TaskContext {
  * Throwing a DirectorError ends the task in `error` with the error's code in the event log.
  * `params` is the JSON value given to `enqueue`, persisted with the task.
  */
+/** Method syntax on purpose: a TaskHandler<P> is usable wherever a TaskHandler<unknown> is listed. */
 export interface TaskHandler<P = unknown> {
   readonly type: string;
   parseParams(raw: unknown): P;
