@@ -1,0 +1,214 @@
+// A small but real external CPI (reference §2.1) for director tests: one JSON request on stdin,
+// one JSON response on stdout, state kept as files under the config's state_dir. Run through
+// packages/testkit/bin/test-cpi --config FILE. Faults per method come from the config.
+import { spawn } from 'node:child_process';
+import { randomUUID } from 'node:crypto';
+import { appendFile, copyFile, mkdir, readFile, rm, stat, writeFile } from 'node:fs/promises';
+import { join } from 'node:path';
+import { text } from 'node:stream/consumers';
+import { CpiErrorType, CpiRequest, type CpiError } from '@refit/protocol';
+import { TestCpiConfig, type TestCpiFaultKind, type TestCpiSettings as Config } from './test-cpi-config.ts';
+
+class CpiFailure extends Error {
+  readonly type: string;
+  readonly okToRetry: boolean;
+  constructor(type: string, message: string, okToRetry = false) {
+    super(message);
+    this.type = type;
+    this.okToRetry = okToRetry;
+  }
+}
+
+type Handler = (args: unknown[], config: Config) => Promise<unknown>;
+
+const stemcellPath = (config: Config, cid: string) => join(config.state_dir, 'stemcells', safeName(cid));
+const vmPath = (config: Config, cid: string) => join(config.state_dir, 'vms', `${safeName(cid)}.json`);
+
+function safeName(cid: unknown): string {
+  if (typeof cid !== 'string' || !/^[A-Za-z0-9._-]+$/.test(cid) || cid.startsWith('.')) {
+    throw new CpiFailure(CpiErrorType.CloudError, `invalid cid ${JSON.stringify(cid)}`);
+  }
+  return cid;
+}
+
+async function exists(path: string): Promise<boolean> {
+  return stat(path).then(
+    () => true,
+    () => false,
+  );
+}
+
+const handlers: Record<string, Handler> = {
+  info: (_args, config) =>
+    Promise.resolve({
+      ...(config.api_version === null ? {} : { api_version: config.api_version }),
+      stemcell_formats: config.stemcell_formats,
+    }),
+
+  async create_stemcell([imagePath], config) {
+    if (typeof imagePath !== 'string')
+      throw new CpiFailure(CpiErrorType.CloudError, 'image_path must be a string');
+    const cid = `stemcell-${randomUUID()}`;
+    await mkdir(join(config.state_dir, 'stemcells'), { recursive: true });
+    try {
+      await copyFile(imagePath, stemcellPath(config, cid));
+    } catch (error) {
+      throw new CpiFailure(
+        CpiErrorType.CloudError,
+        `cannot read stemcell image '${imagePath}': ${String(error)}`,
+      );
+    }
+    return cid;
+  },
+
+  async delete_stemcell([cid], config) {
+    await rm(stemcellPath(config, safeName(cid)), { force: true });
+    return null;
+  },
+
+  async create_vm([agentId, stemcellCid, cloudProperties, networks], config) {
+    if (!(await exists(stemcellPath(config, safeName(stemcellCid))))) {
+      throw new CpiFailure(CpiErrorType.CloudError, `stemcell '${String(stemcellCid)}' not found`);
+    }
+    const cid = `vm-${randomUUID()}`;
+    await mkdir(join(config.state_dir, 'vms'), { recursive: true });
+    const record = {
+      agent_id: agentId,
+      stemcell_cid: stemcellCid,
+      cloud_properties: cloudProperties,
+      networks,
+    };
+    await writeFile(vmPath(config, cid), JSON.stringify(record));
+    return [cid, networks ?? {}];
+  },
+
+  async delete_vm([cid], config) {
+    const path = vmPath(config, safeName(cid));
+    if (!(await exists(path))) throw new CpiFailure(CpiErrorType.VMNotFound, `VM '${String(cid)}' not found`);
+    await rm(path);
+    return null;
+  },
+
+  async has_vm([cid], config) {
+    return exists(vmPath(config, safeName(cid)));
+  },
+};
+
+/** Counts calls per method in the state dir so a fault can apply to the first N calls only. */
+async function activeFault(config: Config, method: string): Promise<TestCpiFaultKind | null> {
+  const fault = config.faults[method];
+  if (fault === undefined) return null;
+  if (typeof fault === 'string') return fault;
+  if (fault.times === undefined) return fault.fault;
+  const countsPath = join(config.state_dir, 'fault-counts.json');
+  const counts = JSON.parse(await readFile(countsPath, 'utf8').catch(() => '{}')) as Record<string, number>;
+  const seen = counts[method] ?? 0;
+  counts[method] = seen + 1;
+  await writeFile(countsPath, JSON.stringify(counts));
+  return seen < fault.times ? fault.fault : null;
+}
+
+async function hang(config: Config, method: string): Promise<never> {
+  const child = spawn('sleep', ['3600'], { stdio: 'ignore' });
+  await writeFile(join(config.state_dir, `hang-${method}.pid`), String(child.pid));
+  return new Promise<never>(() => {
+    setInterval(() => undefined, 60_000);
+  });
+}
+
+function respond(result: unknown, error: CpiError | null, log: string): void {
+  process.stdout.write(`${JSON.stringify({ result, error, log })}\n`);
+}
+
+function configPathFromArgv(argv: readonly string[]): string {
+  const index = argv.indexOf('--config');
+  const path = index === -1 ? undefined : argv[index + 1];
+  if (path === undefined) throw new Error('usage: test-cpi --config FILE');
+  return path;
+}
+
+async function main(): Promise<void> {
+  const config = TestCpiConfig.parse(JSON.parse(await readFile(configPathFromArgv(process.argv), 'utf8')));
+  const request = CpiRequest.parse(JSON.parse(await text(process.stdin)));
+  const requestId = typeof request.context['request_id'] === 'string' ? request.context['request_id'] : '?';
+  process.stderr.write(`test-cpi: ${request.method} (request ${requestId})\n`);
+
+  await mkdir(config.state_dir, { recursive: true });
+  const env = Object.fromEntries(
+    Object.entries(process.env).filter((e): e is [string, string] => e[1] !== undefined),
+  );
+  const record = { ...request, env };
+  await appendFile(join(config.state_dir, 'calls.jsonl'), `${JSON.stringify(record)}\n`);
+
+  const log = `test-cpi handled ${request.method}\n`;
+  const fault = await activeFault(config, request.method);
+  switch (fault) {
+    case null:
+      break;
+    case 'crash':
+      throw new Error(`test-cpi crashed on purpose in ${request.method}`);
+    case 'garbage':
+      process.stdout.write('<html>this is not a CPI response</html>\n');
+      return;
+    case 'bad_schema':
+      process.stdout.write(`${JSON.stringify({ result: 'x', error: null, log: 42 })}\n`);
+      return;
+    case 'hang':
+      return hang(config, request.method);
+    case 'cloud_error':
+      respond(
+        null,
+        {
+          type: CpiErrorType.CloudError,
+          message: `injected failure in ${request.method}`,
+          ok_to_retry: false,
+        },
+        log,
+      );
+      return;
+    case 'retryable_error':
+      respond(
+        null,
+        {
+          type: CpiErrorType.CloudError,
+          message: `injected retryable failure in ${request.method}`,
+          ok_to_retry: true,
+        },
+        log,
+      );
+      return;
+    case 'not_implemented':
+      respond(
+        null,
+        {
+          type: CpiErrorType.NotImplemented,
+          message: `${request.method} is not implemented`,
+          ok_to_retry: false,
+        },
+        log,
+      );
+      return;
+  }
+
+  const handler = handlers[request.method];
+  if (handler === undefined) {
+    respond(
+      null,
+      {
+        type: CpiErrorType.NotImplemented,
+        message: `Method is not implemented: ${request.method}`,
+        ok_to_retry: false,
+      },
+      log,
+    );
+    return;
+  }
+  try {
+    respond(await handler(request.arguments, config), null, log);
+  } catch (error) {
+    if (!(error instanceof CpiFailure)) throw error;
+    respond(null, { type: error.type, message: error.message, ok_to_retry: error.okToRetry }, log);
+  }
+}
+
+await main();
