@@ -4,3 +4,6 @@ export * from './cpi.ts';
 export * from './digest.ts';
 export * from './manifests.ts';
 export * from './task.ts';
+export * from './agent-actions.ts';
+export * from './api-cli.ts';
+export * from './cli-config.ts';
