@@ -1,5 +1,5 @@
 import type { Migration } from '../db.ts';
-import { idColumn } from './002-stemcells.ts';
+import { idColumn } from '../migrate.ts';
 
 /**
  * Generic stemcells (rootfs.tgz), Refit's addition, keyed by (name, version).
@@ -26,7 +26,7 @@ export const rootfsMigration: Migration = {
     )`,
     `CREATE INDEX rootfs_os_version ON rootfs (operating_system, version)`,
     `CREATE TABLE rootfs_reservations (
-      rootfs_id INTEGER NOT NULL,
+      rootfs_id BIGINT NOT NULL,
       holder TEXT NOT NULL,
       created_at TEXT NOT NULL,
       PRIMARY KEY (rootfs_id, holder)
