@@ -10,6 +10,8 @@ export interface CpiCallOptions {
   readonly log: CpiCallLog;
   /** `context.vm.stemcell.api_version`, when the call concerns a known stemcell. */
   readonly stemcellApiVersion?: number;
+  /** Overrides the cloud's per-call timeout (ms) for this call, e.g. a large create_stemcell. */
+  readonly timeoutMs?: number;
 }
 
 /** The director's view of one CPI (external executable, reference §2). Errors are CpiCallError. */
