@@ -52,3 +52,4 @@ export const ConfigNotFound = defineError(440012, 404);
 export const ConfigIdMismatch = defineError(440013, 412);
 export const DeploymentNotFound = defineError(70000, 404);
 export const TaskCancelled = defineError(10003, 400);
+export const ContextIdViolatedMax = defineError(70010, 400);
