@@ -51,5 +51,5 @@ export async function readJson<S extends z.ZodType>(
     const where = issue === undefined || issue.path.length === 0 ? 'body' : issue.path.join('.');
     throw new ValidationInvalidType(`Invalid request body: ${where}: ${issue?.message ?? 'invalid'}`);
   }
-  return parsed.data as z.infer<S>;
+  return parsed.data;
 }

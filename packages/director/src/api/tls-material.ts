@@ -56,7 +56,7 @@ export async function createTlsMaterial(): Promise<TlsMaterial & { caKeyPem: str
   const caKeys = (await crypto.subtle.generateKey(ALGORITHM, true, [
     'sign',
     'verify',
-  ])) as webcrypto.CryptoKeyPair;
+  ]));
   const ca = await x509.X509CertificateGenerator.createSelfSigned({
     serialNumber: serial(),
     name: 'CN=Refit Director CA,O=Refit',
@@ -73,7 +73,7 @@ export async function createTlsMaterial(): Promise<TlsMaterial & { caKeyPem: str
   const serverKeys = (await crypto.subtle.generateKey(ALGORITHM, true, [
     'sign',
     'verify',
-  ])) as webcrypto.CryptoKeyPair;
+  ]));
   const server = await x509.X509CertificateGenerator.create({
     serialNumber: serial(),
     subject: 'CN=127.0.0.1,O=Refit',
