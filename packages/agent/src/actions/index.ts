@@ -1,0 +1,45 @@
+import type { AnyAction } from './action.ts';
+import { addPersistentDisk } from './add-persistent-disk.ts';
+import { apply } from './apply.ts';
+import { cancelTask } from './cancel-task.ts';
+import { compilePackage } from './compile-package.ts';
+import { drain } from './drain.ts';
+import { fetchLogs } from './fetch-logs.ts';
+import { getState } from './get-state.ts';
+import { getTask } from './get-task.ts';
+import { info } from './info.ts';
+import { listDisk } from './list-disk.ts';
+import { mountDisk } from './mount-disk.ts';
+import { ping } from './ping.ts';
+import { prepare } from './prepare.ts';
+import { removePersistentDisk } from './remove-persistent-disk.ts';
+import { runScript } from './run-script.ts';
+import { start } from './start.ts';
+import { stop } from './stop.ts';
+import { unmountDisk } from './unmount-disk.ts';
+import { updateSettings } from './update-settings.ts';
+
+const all: readonly AnyAction[] = [
+  ping,
+  info,
+  getState,
+  getTask,
+  cancelTask,
+  prepare,
+  apply,
+  drain,
+  stop,
+  start,
+  runScript,
+  updateSettings,
+  listDisk,
+  addPersistentDisk,
+  mountDisk,
+  unmountDisk,
+  removePersistentDisk,
+  compilePackage,
+  fetchLogs,
+];
+
+/** The one map from wire method name to action. */
+export const actions: ReadonlyMap<string, AnyAction> = new Map(all.map((a) => [a.method, a]));

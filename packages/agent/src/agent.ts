@@ -1,0 +1,117 @@
+import { access, mkdir } from 'node:fs/promises';
+import { join } from 'node:path';
+import type { Heartbeat } from '@refit/protocol';
+import { sleepSeconds, type ActionContext } from './actions/action.ts';
+import { actions } from './actions/index.ts';
+import { jobState } from './actions/job-state.ts';
+import { settingsBlobstore } from './blobstore/agent-blobstore.ts';
+import { NatsBus } from './bus/nats-bus.ts';
+import { Dispatcher, TaskBoard } from './dispatcher.ts';
+import type { Mounter } from './disks/mounter.ts';
+import { PersistentDisks } from './disks/persistent-disks.ts';
+import { JobInstaller } from './jobs/installer.ts';
+import { ProcessSupervisor } from './jobs/process-supervisor.ts';
+import type { Log } from './log.ts';
+import { agentPaths } from './paths.ts';
+import { readSettingsFile, SettingsStore } from './settings.ts';
+import { SpecStore, specJobs } from './spec-store.ts';
+import { bootedStemcell, VitalsSampler } from './vitals.ts';
+
+export interface AgentOptions {
+  readonly settingsFile: string;
+  readonly baseDir: string;
+  readonly log: Log;
+  readonly mounter: Mounter;
+  readonly heartbeatMs: number;
+  readonly supervisionCycleMs: number;
+  readonly scriptTimeoutMs: number;
+  readonly sleep?: (seconds: number, signal: AbortSignal) => Promise<void>;
+}
+
+/** Wires the agent's parts from its settings. main.ts and tests build it the same way. */
+export async function buildContext(options: AgentOptions): Promise<ActionContext> {
+  const paths = agentPaths(options.baseDir);
+  for (const dir of [paths.boshDir, paths.dataDir, paths.sysLog, paths.jobs, paths.packages]) {
+    await mkdir(dir, { recursive: true });
+  }
+  const settings = await SettingsStore.load(paths, await readSettingsFile(options.settingsFile));
+  const blobstore = settingsBlobstore(() => settings.blobstore());
+  const disks = new PersistentDisks(paths, settings, options.mounter);
+  return {
+    paths,
+    settings,
+    specs: new SpecStore(paths),
+    blobstore,
+    installer: new JobInstaller(paths, blobstore),
+    supervisor: new ProcessSupervisor({ log: options.log, cycleMs: options.supervisionCycleMs }),
+    disks,
+    vitals: new VitalsSampler(paths, async () => (await disks.list()).length > 0),
+    tasks: new TaskBoard(),
+    log: options.log,
+    sleep: options.sleep ?? sleepSeconds,
+    scriptTimeoutMs: options.scriptTimeoutMs,
+  };
+}
+
+export async function heartbeat(ctx: ActionContext): Promise<Heartbeat> {
+  const spec = await ctx.specs.get();
+  const statuses = await ctx.supervisor.status();
+  const stemcell = await bootedStemcell(ctx.paths);
+  return {
+    deployment: spec.deployment ?? null,
+    job: spec.job?.name ?? null,
+    index: spec.index ?? null,
+    job_state: await jobState(ctx, statuses),
+    node_id: spec.id ?? null,
+    number_of_processes: statuses.length,
+    vitals: await ctx.vitals.sample(),
+    ...(stemcell
+      ? { stemcell: { version: stemcell.version, ...(stemcell.name ? { name: stemcell.name } : {}) } }
+      : {}),
+  };
+}
+
+/**
+ * After a boot or an agent restart, monit's role: processes of the applied jobs come back
+ * unless the instance was stopped. Lifecycle scripts are not re-run (reference §3.5).
+ */
+export async function resumeSupervision(ctx: ActionContext): Promise<void> {
+  const stopped = await access(ctx.paths.stoppedMarker).then(
+    () => true,
+    () => false,
+  );
+  const spec = await ctx.specs.get();
+  const jobs = specJobs(spec);
+  if (stopped || jobs.length === 0 || (spec.configuration_hash ?? '') === '') return;
+  await ctx.supervisor.load(jobs.map((job) => ({ job, monitFile: join(ctx.paths.jobs, job, 'monit') })));
+  void ctx.supervisor.startAll();
+}
+
+export interface RunningAgent {
+  readonly ctx: ActionContext;
+  readonly bus: NatsBus;
+  close(): Promise<void>;
+}
+
+export async function startAgent(options: AgentOptions): Promise<RunningAgent> {
+  const ctx = await buildContext(options);
+  const mbus = ctx.settings.mbus();
+  await resumeSupervision(ctx);
+  const bus = new NatsBus({
+    mbus,
+    agentId: ctx.settings.agentId,
+    dispatcher: new Dispatcher(actions, ctx),
+    heartbeat: () => heartbeat(ctx),
+    heartbeatMs: options.heartbeatMs,
+    log: options.log,
+  });
+  await bus.start();
+  return {
+    ctx,
+    bus,
+    async close() {
+      ctx.supervisor.close();
+      await bus.close();
+    },
+  };
+}

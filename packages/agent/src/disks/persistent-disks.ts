@@ -1,0 +1,88 @@
+import { mkdir, readFile, rm, stat } from 'node:fs/promises';
+import { join } from 'node:path';
+import { z } from 'zod';
+import type { DiskHint } from '@refit/protocol';
+import { AgentError, AgentErrorCode } from '../errors.ts';
+import type { AgentPaths } from '../paths.ts';
+import { writeJsonAtomic, type SettingsStore } from '../settings.ts';
+import type { Mounter } from './mounter.ts';
+
+const Mounted = z.object({ cid: z.string(), path: z.string() });
+
+export function hintPath(hint: DiskHint): string {
+  return typeof hint === 'string' ? hint : hint.path;
+}
+
+/**
+ * The persistent disk at /var/vcap/store. A disk is a directory the CPI made visible in the VM
+ * (its hint's path); mounting it is a bind mount. Which CID is mounted is recorded beside the
+ * spec and trusted only while /var/vcap/store really is a mount point.
+ */
+export class PersistentDisks {
+  readonly #paths: AgentPaths;
+  readonly #settings: SettingsStore;
+  readonly #mounter: Mounter;
+  readonly #stateFile: string;
+
+  constructor(paths: AgentPaths, settings: SettingsStore, mounter: Mounter) {
+    this.#paths = paths;
+    this.#settings = settings;
+    this.#mounter = mounter;
+    this.#stateFile = join(paths.boshDir, 'mounted_disk.json');
+  }
+
+  async #recorded(): Promise<z.infer<typeof Mounted> | null> {
+    try {
+      return Mounted.parse(JSON.parse(await readFile(this.#stateFile, 'utf8')));
+    } catch {
+      return null;
+    }
+  }
+
+  /** The CIDs mounted now (zero or one). */
+  async list(): Promise<string[]> {
+    const recorded = await this.#recorded();
+    if (recorded === null) return [];
+    return (await this.#mounter.isMountPoint(this.#paths.store)) ? [recorded.cid] : [];
+  }
+
+  async mount(cid: string): Promise<void> {
+    const hint = this.#settings.persistentDisks()[cid];
+    if (hint === undefined) {
+      throw new AgentError(
+        AgentErrorCode.Disk,
+        `Persistent disk with cid '${cid}' could not be found in settings`,
+      );
+    }
+    const source = hintPath(hint);
+    try {
+      if (!(await stat(source)).isDirectory()) throw new Error('not a directory');
+    } catch (cause) {
+      throw new AgentError(
+        AgentErrorCode.Disk,
+        `disk ${cid}: hint path ${source} is not a visible directory`,
+        { cause },
+      );
+    }
+    const mounted = await this.list();
+    if (mounted.includes(cid)) return;
+    if (mounted.length > 0) {
+      throw new AgentError(
+        AgentErrorCode.Disk,
+        `disk ${mounted[0]} is already mounted on ${this.#paths.store}; unmount it first`,
+      );
+    }
+    await mkdir(this.#paths.store, { recursive: true });
+    await this.#mounter.bind(source, this.#paths.store);
+    await writeJsonAtomic(this.#stateFile, { cid, path: source });
+  }
+
+  /** Answers BOSH's message; a disk that is not mounted is not an error. */
+  async unmount(cid: string): Promise<string> {
+    const mounted = await this.list();
+    if (!mounted.includes(cid)) return `Partition of ${cid} is not mounted`;
+    await this.#mounter.unmount(this.#paths.store);
+    await rm(this.#stateFile, { force: true });
+    return `Unmounted partition of ${cid}`;
+  }
+}
