@@ -84,9 +84,10 @@ export class RootfsStore {
 
   /** How many rootfs rows point at a blob (content addressed: two uploads may share one). */
   async countByBlob(blobstoreId: string): Promise<number> {
-    const rows = await this.#db.query<{ n: number }>('SELECT COUNT(*) AS n FROM rootfs WHERE blobstore_id = $1', [
-      blobstoreId,
-    ]);
+    const rows = await this.#db.query<{ n: number }>(
+      'SELECT COUNT(*) AS n FROM rootfs WHERE blobstore_id = $1',
+      [blobstoreId],
+    );
     return Number(rows[0]?.n ?? 0);
   }
 

@@ -16,7 +16,12 @@ describe('downloadRemote', () => {
   let server: Server;
   let base: string;
   let dir: string;
-  const debug = { lines: [] as string[], write(text: string) { this.lines.push(text); } };
+  const debug = {
+    lines: [] as string[],
+    write(text: string) {
+      this.lines.push(text);
+    },
+  };
 
   before(async () => {
     dir = await mkdtemp(join(tmpdir(), 'refit-download-'));
@@ -70,7 +75,10 @@ describe('downloadRemote', () => {
   });
 
   it('answers 404 as BOSH does, and other failures as download errors', async () => {
-    await assert.rejects(fetch('/nothing'), (e: unknown) => e instanceof ResourceNotFound && /No stemcell found at/.test(e.message));
+    await assert.rejects(
+      fetch('/nothing'),
+      (e: unknown) => e instanceof ResourceNotFound && /No stemcell found at/.test(e.message),
+    );
     await assert.rejects(fetch('/broken'), RemoteDownloadFailed);
     await assert.rejects(fetch('/loop'), /Too many redirects/);
     await assert.rejects(fetch('/short'), RemoteDownloadFailed);
@@ -78,7 +86,14 @@ describe('downloadRemote', () => {
 
   it('refuses schemes other than http and https', async () => {
     await assert.rejects(
-      downloadRemote({ what: 'rootfs', url: 'file:///etc/passwd', file: join(dir, 'x'), algorithms: [], signal: AbortSignal.timeout(1000), debug }),
+      downloadRemote({
+        what: 'rootfs',
+        url: 'file:///etc/passwd',
+        file: join(dir, 'x'),
+        algorithms: [],
+        signal: AbortSignal.timeout(1000),
+        debug,
+      }),
       /only http and https/,
     );
   });

@@ -1,9 +1,8 @@
-import { createHash, type Hash } from 'node:crypto';
 import { createWriteStream } from 'node:fs';
 import { get as httpGet, type IncomingMessage } from 'node:http';
 import { get as httpsGet } from 'node:https';
-import { Transform } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
+import { DigestingStream } from '@refit/archive';
 import type { DigestAlgorithm } from '@refit/protocol';
 import { ResourceNotFound } from '../errors.ts';
 import type { TaskLog } from '../tasks/task-context.ts';
@@ -54,7 +53,9 @@ export async function downloadRemote(options: DownloadOptions): Promise<Download
     if (status < 200 || status >= 300) {
       response.resume();
       options.debug.write(`Downloading remote ${options.what} from ${url} failed: HTTP ${status}\n`);
-      throw new RemoteDownloadFailed(`Downloading remote ${options.what} failed: ${url} answered HTTP ${status}.`);
+      throw new RemoteDownloadFailed(
+        `Downloading remote ${options.what} failed: ${url} answered HTTP ${status}.`,
+      );
     }
     return save(response, options);
   }
@@ -69,14 +70,20 @@ function request(url: string, options: DownloadOptions): Promise<IncomingMessage
   }
   const get = parsed.protocol === 'https:' ? httpsGet : parsed.protocol === 'http:' ? httpGet : null;
   if (!get) {
-    return Promise.reject(new RemoteDownloadFailed(`Cannot download '${url}': only http and https are supported.`));
+    return Promise.reject(
+      new RemoteDownloadFailed(`Cannot download '${url}': only http and https are supported.`),
+    );
   }
   return new Promise((resolve, reject) => {
     const req = get(parsed, { signal: options.signal }, resolve);
     req.on('error', (error) => {
       if (options.signal.aborted) return reject(options.signal.reason as Error);
       options.debug.write(`Downloading remote ${options.what} from ${url} failed: ${error.message}\n`);
-      reject(new RemoteDownloadFailed(`Downloading remote ${options.what} failed: ${error.message}.`, { cause: error }));
+      reject(
+        new RemoteDownloadFailed(`Downloading remote ${options.what} failed: ${error.message}.`, {
+          cause: error,
+        }),
+      );
     });
   });
 }
@@ -84,32 +91,38 @@ function request(url: string, options: DownloadOptions): Promise<IncomingMessage
 async function save(response: IncomingMessage, options: DownloadOptions): Promise<Downloaded> {
   const lengthHeader = response.headers['content-length'];
   const total = lengthHeader === undefined ? null : Number(lengthHeader);
-  const hashes = new Map<DigestAlgorithm, Hash>(options.algorithms.map((a) => [a, createHash(a)]));
-  let size = 0;
-  const hasher = new Transform({
-    transform(chunk: Buffer, _encoding, done) {
-      for (const hash of hashes.values()) hash.update(chunk);
-      size += chunk.length;
-      options.onProgress?.(size, total);
-      done(null, chunk);
-    },
-  });
+  const hasher = new DigestingStream(options.algorithms);
+  let received = 0;
+  if (options.onProgress) {
+    const onProgress = options.onProgress;
+    hasher.on('data', (chunk: Buffer) => {
+      received += chunk.length;
+      onProgress(received, total);
+    });
+  }
   try {
     await pipeline(response, hasher, createWriteStream(options.file, { flags: 'wx' }), {
       signal: options.signal,
     });
   } catch (error) {
     if (options.signal.aborted) throw error;
-    throw new RemoteDownloadFailed(`Downloading remote ${options.what} failed: ${(error as Error).message}.`, {
-      cause: error,
-    });
+    throw new RemoteDownloadFailed(
+      `Downloading remote ${options.what} failed: ${(error as Error).message}.`,
+      {
+        cause: error,
+      },
+    );
   }
+  const { size, digests } = hasher.result();
   if (total !== null && size !== total) {
     throw new RemoteDownloadFailed(
       `Downloading remote ${options.what} failed: got ${size} bytes, the server announced ${total}.`,
     );
   }
-  const digests = new Map<DigestAlgorithm, string>();
-  for (const [algorithm, hash] of hashes) digests.set(algorithm, hash.digest('hex'));
-  return { size, digests };
+  const found = new Map<DigestAlgorithm, string>();
+  for (const algorithm of options.algorithms) {
+    const hex = digests[algorithm];
+    if (hex !== undefined) found.set(algorithm, hex);
+  }
+  return { size, digests: found };
 }

@@ -8,7 +8,12 @@ const unreadable = (message: string) => new StemcellInvalidArchive(message);
 
 describe('parseManifest', () => {
   it('reads a stemcell.MF, stringifying a numeric version', () => {
-    const mf = parseManifest(StemcellManifest, 'name: s\nversion: 621.70\nsha1: abc\n', 'stemcell.MF', unreadable);
+    const mf = parseManifest(
+      StemcellManifest,
+      'name: s\nversion: 621.70\nsha1: abc\n',
+      'stemcell.MF',
+      unreadable,
+    );
     assert.equal(mf.version, '621.7');
     assert.deepEqual(mf.cloud_properties, {});
   });
@@ -26,7 +31,12 @@ describe('parseManifest', () => {
   it('names a mistyped field with its value', () => {
     assert.throws(
       () =>
-        parseManifest(StemcellManifest, 'name: s\nversion: "1"\nsha1: x\ncloud_properties: [1]\n', 'stemcell.MF', unreadable),
+        parseManifest(
+          StemcellManifest,
+          'name: s\nversion: "1"\nsha1: x\ncloud_properties: [1]\n',
+          'stemcell.MF',
+          unreadable,
+        ),
       (error: unknown) =>
         error instanceof ValidationInvalidType &&
         error.message === "Property 'cloud_properties' value ([1]) did not match the required type 'Hash'",
@@ -53,7 +63,10 @@ describe('parseManifest', () => {
   });
 
   it('refuses YAML that does not parse, and a document that is not a mapping', () => {
-    assert.throws(() => parseManifest(StemcellManifest, 'name: [', 'stemcell.MF', unreadable), StemcellInvalidArchive);
+    assert.throws(
+      () => parseManifest(StemcellManifest, 'name: [', 'stemcell.MF', unreadable),
+      StemcellInvalidArchive,
+    );
     assert.throws(
       () => parseManifest(StemcellManifest, '- a\n- b\n', 'stemcell.MF', unreadable),
       /did not match the required type 'Hash'/,

@@ -35,7 +35,7 @@ export function parseManifest<S extends z.ZodType>(
     throw new ValidationInvalidType(`${file}: object (${show(raw)}) did not match the required type 'Hash'`);
   }
   const parsed = schema.safeParse(raw);
-  if (parsed.success) return parsed.data as z.infer<S>;
+  if (parsed.success) return parsed.data;
   const messages: string[] = [];
   let onlyMissing = true;
   for (const issue of parsed.error.issues) {
@@ -43,13 +43,17 @@ export function parseManifest<S extends z.ZodType>(
     const value = valueAt(raw, issue.path);
     if (issue.code === 'unrecognized_keys') {
       onlyMissing = false;
-      for (const key of issue.keys) messages.push(`Unknown property '${path ? `${path}.` : ''}${key}' in ${file}`);
+      for (const key of issue.keys)
+        messages.push(`Unknown property '${path ? `${path}.` : ''}${key}' in ${file}`);
     } else if (value === undefined) {
       messages.push(`Required property '${path}' was not specified in ${file}`);
     } else if (issue.code === 'invalid_type' || issue.code === 'invalid_union') {
       onlyMissing = false;
-      const expected = issue.code === 'invalid_type' ? (typeNames[issue.expected] ?? issue.expected) : 'String';
-      messages.push(`Property '${path}' value (${show(value)}) did not match the required type '${expected}'`);
+      const expected =
+        issue.code === 'invalid_type' ? (typeNames[issue.expected] ?? issue.expected) : 'String';
+      messages.push(
+        `Property '${path}' value (${show(value)}) did not match the required type '${expected}'`,
+      );
     } else {
       onlyMissing = false;
       messages.push(`Property '${path}' value (${show(value)}) is invalid in ${file}: ${issue.message}`);

@@ -130,11 +130,10 @@ for (const backend of testBackends()) {
       await assert.rejects(store.insert(row));
       assert.equal(await store.countByBlob('cd'.repeat(32)), 1);
       assert.deepEqual(await store.reservationHolders(saved.id), []);
-      await t.db.execute('INSERT INTO rootfs_reservations (rootfs_id, holder, created_at) VALUES ($1, $2, $3)', [
-        saved.id,
-        'deployment:web',
-        new Date().toISOString(),
-      ]);
+      await t.db.execute(
+        'INSERT INTO rootfs_reservations (rootfs_id, holder, created_at) VALUES ($1, $2, $3)',
+        [saved.id, 'deployment:web', new Date().toISOString()],
+      );
       assert.deepEqual(await store.reservationHolders(saved.id), ['deployment:web']);
       assert.deepEqual(
         (await store.list()).map((r) => [r.name, r.version, r.size]),
