@@ -53,10 +53,7 @@ export async function createTlsMaterial(): Promise<TlsMaterial & { caKeyPem: str
   const crypto = webcrypto;
   x509.cryptoProvider.set(crypto as never);
   const notBefore = new Date(Date.now() - 3600 * 1000);
-  const caKeys = (await crypto.subtle.generateKey(ALGORITHM, true, [
-    'sign',
-    'verify',
-  ]));
+  const caKeys = await crypto.subtle.generateKey(ALGORITHM, true, ['sign', 'verify']);
   const ca = await x509.X509CertificateGenerator.createSelfSigned({
     serialNumber: serial(),
     name: 'CN=Refit Director CA,O=Refit',
@@ -70,10 +67,7 @@ export async function createTlsMaterial(): Promise<TlsMaterial & { caKeyPem: str
       await x509.SubjectKeyIdentifierExtension.create(caKeys.publicKey),
     ],
   });
-  const serverKeys = (await crypto.subtle.generateKey(ALGORITHM, true, [
-    'sign',
-    'verify',
-  ]));
+  const serverKeys = await crypto.subtle.generateKey(ALGORITHM, true, ['sign', 'verify']);
   const server = await x509.X509CertificateGenerator.create({
     serialNumber: serial(),
     subject: 'CN=127.0.0.1,O=Refit',

@@ -1,0 +1,77 @@
+import assert from 'node:assert/strict';
+import { mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { after, before, describe, it } from 'node:test';
+import { ConfigError, loadDirectorConfig, parseCommandLine } from './director-config.ts';
+
+describe('director config', () => {
+  let dir = '';
+  before(async () => {
+    dir = await mkdtemp(join(tmpdir(), 'refit-config-'));
+  });
+  after(() => rm(dir, { recursive: true, force: true }));
+
+  const withFile = async (text: string) => {
+    const path = join(dir, 'config.yml');
+    await writeFile(path, text);
+    return loadDirectorConfig({ stateDir: join(dir, 'state'), configFile: path }, '/repo');
+  };
+
+  it('parses the command line', () => {
+    assert.deepEqual(parseCommandLine(['--state-dir', 's', '--port', '8443']), { stateDir: 's', port: 8443 });
+    assert.deepEqual(parseCommandLine(['--state-dir=s', '--config', 'c.yml']), {
+      stateDir: 's',
+      configFile: 'c.yml',
+    });
+    assert.throws(() => parseCommandLine([]), /--state-dir is required/);
+    assert.throws(() => parseCommandLine(['--state-dir', 's', '--port', 'x']), /--port/);
+    assert.throws(() => parseCommandLine(['--state-dir', 's', '--bogus']), ConfigError);
+  });
+
+  it('applies defaults without a file', async () => {
+    const config = await loadDirectorConfig({ stateDir: join(dir, 'state') }, '/repo');
+    assert.equal(config.port, 25555);
+    assert.equal(config.workers, 3);
+    assert.equal(config.dbUrl, null);
+    assert.equal(config.name, 'refit');
+    assert.equal(config.blobstoreDir, join(dir, 'state', 'blobstore'));
+    assert.equal(config.cpi.executable, '/repo/packages/testkit/bin/test-cpi');
+    assert.ok(Object.isFrozen(config));
+  });
+
+  it('reads every key and resolves paths against the file', async () => {
+    const config = await withFile(
+      'name: d1\nport: 8443\nworkers: 5\nlog_level: debug\ndb: {url: "postgres://x@127.0.0.1/db"}\n' +
+        'cpi: {name: local, executable: bin/cpi, args: [-c, x], timeout_seconds: 2.5}\nblobstore: {dir: blobs}\n',
+    );
+    assert.deepEqual(
+      { ...config, cpi: { ...config.cpi } },
+      {
+        stateDir: join(dir, 'state'),
+        port: 8443,
+        name: 'd1',
+        workers: 5,
+        logLevel: 'debug',
+        dbUrl: 'postgres://x@127.0.0.1/db',
+        cpi: { name: 'local', executable: join(dir, 'bin/cpi'), args: ['-c', 'x'], timeoutMs: 2500 },
+        blobstoreDir: join(dir, 'blobs'),
+      },
+    );
+  });
+
+  it('names the file and the bad key', async () => {
+    await assert.rejects(
+      withFile('db:\n  url: 5\n'),
+      /^ConfigError: config\.yml: db\.url: expected string, received number$/,
+    );
+    await assert.rejects(withFile('port: "x"\n'), /config\.yml: port: expected number/);
+    await assert.rejects(
+      withFile('cpi: {executable: x, color: red}\n'),
+      /config\.yml: cpi\.color: unknown key/,
+    );
+    await assert.rejects(withFile('workers: 0\n'), /config\.yml: workers: /);
+    await assert.rejects(withFile('a: [\n'), /config\.yml: not valid YAML/);
+    await assert.rejects(withFile('- 1\n'), /config\.yml: \(top level\): expected object/);
+  });
+});

@@ -1,0 +1,157 @@
+import { existsSync } from 'node:fs';
+import { readFile } from 'node:fs/promises';
+import { basename, dirname, join, resolve } from 'node:path';
+import { parseArgs } from 'node:util';
+import { parse } from 'yaml';
+import { z } from 'zod';
+import { LogLevel } from './director-log.ts';
+
+/** The optional YAML config file: every key optional, unknown keys refused. */
+const ConfigFile = z.strictObject({
+  name: z.string().min(1).optional(),
+  port: z.number().int().min(1).max(65535).optional(),
+  workers: z.number().int().min(1).max(64).optional(),
+  log_level: z.enum(Object.values(LogLevel)).optional(),
+  db: z.strictObject({ url: z.string().min(1) }).optional(),
+  cpi: z
+    .strictObject({
+      name: z.string().optional(),
+      executable: z.string().min(1),
+      args: z.array(z.string()).optional(),
+      timeout_seconds: z.number().positive().optional(),
+    })
+    .optional(),
+  blobstore: z.strictObject({ dir: z.string().min(1) }).optional(),
+});
+
+/** The director's configuration, validated once, defaults applied, frozen. */
+export interface DirectorConfig {
+  readonly stateDir: string;
+  readonly port: number;
+  readonly name: string;
+  readonly workers: number;
+  readonly logLevel: LogLevel;
+  /** PostgreSQL URL, or null for the embedded SQLite database under the state dir. */
+  readonly dbUrl: string | null;
+  readonly cpi: {
+    readonly name: string;
+    readonly executable: string;
+    readonly args: readonly string[];
+    readonly timeoutMs: number;
+  };
+  readonly blobstoreDir: string;
+}
+
+export class ConfigError extends Error {
+  override name = 'ConfigError';
+}
+
+export interface CommandLine {
+  readonly stateDir: string;
+  readonly port?: number;
+  readonly configFile?: string;
+}
+
+export const USAGE = 'usage: refit-director --state-dir DIR [--port PORT] [--config FILE]';
+
+export function parseCommandLine(argv: readonly string[]): CommandLine {
+  let values: { 'state-dir'?: string | undefined; port?: string | undefined; config?: string | undefined };
+  try {
+    ({ values } = parseArgs({
+      args: [...argv],
+      options: { 'state-dir': { type: 'string' }, port: { type: 'string' }, config: { type: 'string' } },
+      strict: true,
+      allowPositionals: false,
+    }));
+  } catch (error) {
+    throw new ConfigError(`${(error as Error).message}\n${USAGE}`);
+  }
+  const stateDir = values['state-dir'];
+  if (stateDir === undefined || stateDir === '') throw new ConfigError(`--state-dir is required\n${USAGE}`);
+  let port: number | undefined;
+  if (values.port !== undefined) {
+    port = Number(values.port);
+    if (!/^\d+$/.test(values.port) || port < 1 || port > 65535) {
+      throw new ConfigError(`--port: expected a port number (1-65535), got '${values.port}'`);
+    }
+  }
+  return {
+    stateDir,
+    ...(port === undefined ? {} : { port }),
+    ...(values.config === undefined ? {} : { configFile: values.config }),
+  };
+}
+
+/** `config.yml: db.url: expected string, received number` */
+function describeIssues(file: string, error: z.ZodError): string {
+  return error.issues
+    .map((issue) => {
+      if (issue.code === 'unrecognized_keys') {
+        return issue.keys.map((key) => `${file}: ${[...issue.path, key].join('.')}: unknown key`).join('\n');
+      }
+      const where = issue.path.length === 0 ? '(top level)' : issue.path.join('.');
+      return `${file}: ${where}: ${issue.message.replace(/^Invalid input: /, '')}`;
+    })
+    .join('\n');
+}
+
+/**
+ * The default CPI: the local CPI when it is built, else the test CPI kept in testkit. Both live
+ * in this repository; `repoRoot` is where main.ts found it.
+ */
+export function defaultCpi(repoRoot: string): { name: string; executable: string } {
+  const local = join(repoRoot, 'packages/cpi-local/bin/refit-cpi-local');
+  if (existsSync(local)) return { name: 'refit-cpi-local', executable: local };
+  return { name: 'test-cpi', executable: join(repoRoot, 'packages/testkit/bin/test-cpi') };
+}
+
+/** Command line + optional YAML file → the immutable config. Errors name the file and the key. */
+export async function loadDirectorConfig(
+  commandLine: CommandLine,
+  repoRoot: string,
+): Promise<DirectorConfig> {
+  let file: z.infer<typeof ConfigFile> = {};
+  let baseDir = process.cwd();
+  if (commandLine.configFile !== undefined) {
+    const path = resolve(commandLine.configFile);
+    const label = basename(path);
+    baseDir = dirname(path);
+    let text: string;
+    try {
+      text = await readFile(path, 'utf8');
+    } catch (error) {
+      throw new ConfigError(`${commandLine.configFile}: cannot read: ${(error as Error).message}`);
+    }
+    let raw: unknown;
+    try {
+      raw = parse(text) ?? {};
+    } catch (error) {
+      throw new ConfigError(`${label}: not valid YAML: ${(error as Error).message}`);
+    }
+    const parsed = ConfigFile.safeParse(raw);
+    if (!parsed.success) throw new ConfigError(describeIssues(label, parsed.error));
+    file = parsed.data;
+  }
+  const stateDir = resolve(commandLine.stateDir);
+  const fallbackCpi = defaultCpi(repoRoot);
+  const config: DirectorConfig = {
+    stateDir,
+    port: commandLine.port ?? file.port ?? 25555,
+    name: file.name ?? 'refit',
+    workers: file.workers ?? 3,
+    logLevel: file.log_level ?? 'info',
+    dbUrl: file.db?.url ?? null,
+    cpi: {
+      name: file.cpi?.name ?? (file.cpi === undefined ? fallbackCpi.name : basename(file.cpi.executable)),
+      executable: file.cpi === undefined ? fallbackCpi.executable : resolve(baseDir, file.cpi.executable),
+      args: file.cpi?.args ?? [],
+      timeoutMs: Math.round((file.cpi?.timeout_seconds ?? 600) * 1000),
+    },
+    blobstoreDir:
+      file.blobstore === undefined ? join(stateDir, 'blobstore') : resolve(baseDir, file.blobstore.dir),
+  };
+  return Object.freeze({
+    ...config,
+    cpi: Object.freeze({ ...config.cpi, args: Object.freeze([...config.cpi.args]) }),
+  });
+}
