@@ -24,6 +24,8 @@ import { DbEventRecorder } from './events/db-event-recorder.ts';
 import { eventsFeature } from './events/events-feature.ts';
 import type { DirectorDeps, Feature } from './feature.ts';
 import { locksFeature } from './locks/locks-feature.ts';
+import { rootfsFeature } from './rootfs/index.ts';
+import { stemcellsFeature } from './stemcells/index.ts';
 import { RequestContextStore } from './tasks/request-context.ts';
 import { TaskRunner } from './tasks/task-runner.ts';
 import { taskRoutes } from './tasks/task-routes.ts';
@@ -36,8 +38,8 @@ const repoRoot = resolve(dirname(fileURLToPath(import.meta.url)), '../../..');
 /** The director's slices beside the task API, in migration order. */
 function directorFeatures(env: NodeJS.ProcessEnv): Feature[] {
   const core: Feature[] = [configsFeature, eventsFeature, locksFeature];
-  // Stemcells and rootfs join here once their features land.
-  const artifacts: Feature[] = [];
+  // GET /stemcells reads the rootfs table: both always listed together (migrations 002, 003).
+  const artifacts: Feature[] = [stemcellsFeature, rootfsFeature];
   // TEST ONLY: long-running tasks for the end-to-end tests (see test-task-feature.ts).
   const testOnly: Feature[] = env.REFIT_DIRECTOR_TEST_TASKS === '1' ? [testTaskFeature] : [];
   return [...core, ...artifacts, ...testOnly];
