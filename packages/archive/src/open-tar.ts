@@ -87,6 +87,17 @@ export async function* openTar(
   } else {
     raw.pipe(extract);
   }
+  // tar-stream destroys an entry's body with a bare "Stream was destroyed" when the archive
+  // fails: keep the archive's own error, and report that once the extractor has closed.
+  let archiveFailure: unknown = null;
+  extract.on('error', (error: unknown) => {
+    archiveFailure ??= error;
+  });
+  const extractClosed = new Promise<void>((resolve) => extract.once('close', () => resolve()));
+  const bodyFailure = async (error: unknown): Promise<Error> => {
+    await Promise.race([extractClosed, new Promise((resolve) => setTimeout(resolve, 1000))]);
+    return tarError(archiveFailure ?? error, signal);
+  };
   const onAbort = () => extract.destroy(readError(signal?.reason, signal));
   signal?.addEventListener('abort', onAbort, { once: true });
 
@@ -105,14 +116,15 @@ export async function* openTar(
       yield {
         header: toTarHeader(entry.header),
         get body() {
-          body ??= Readable.from(mapBodyErrors(entry, signal), { objectMode: false });
+          body ??= Readable.from(mapBodyErrors(entry, bodyFailure), { objectMode: false });
           return body;
         },
       };
-      if (body === null) {
-        await drain(entry, signal);
-      } else if (!(body as Readable).readableEnded && !(body as Readable).destroyed) {
-        await drain(body, signal);
+      try {
+        if (body === null) await drain(entry);
+        else if (!(body as Readable).readableEnded && !(body as Readable).destroyed) await drain(body);
+      } catch (error) {
+        throw await bodyFailure(error);
       }
     }
   } finally {
@@ -125,21 +137,20 @@ export async function* openTar(
   }
 }
 
-async function drain(stream: AsyncIterable<unknown>, signal: AbortSignal | undefined): Promise<void> {
-  try {
-    for await (const _ of stream) {
-      // skipped content
-    }
-  } catch (error) {
-    throw tarError(error, signal);
+async function drain(stream: AsyncIterable<unknown>): Promise<void> {
+  for await (const _ of stream) {
+    // skipped content
   }
 }
 
-async function* mapBodyErrors(entry: Entry, signal: AbortSignal | undefined): AsyncGenerator<Buffer> {
+async function* mapBodyErrors(
+  entry: Entry,
+  failure: (error: unknown) => Promise<Error>,
+): AsyncGenerator<Buffer> {
   try {
     for await (const chunk of entry) yield chunk as Buffer;
   } catch (error) {
-    throw tarError(error, signal);
+    throw await failure(error);
   }
 }
 

@@ -29,10 +29,19 @@ export async function buildTar(
   return options.gzip === true ? gzipSync(tar) : tar;
 }
 
-/** Rewrites the typeflag of the header at `offset` (and its checksum): for unknown entry types. */
-export function setTypeflag(tar: Buffer, offset: number, flag: string): Buffer {
+/**
+ * Rewrites fields of the header block at `offset` and its checksum: an unknown typeflag, or a
+ * size the archive does not honour.
+ */
+export function patchHeader(
+  tar: Buffer,
+  offset: number,
+  patch: { typeflag?: string; size?: number },
+): Buffer {
   const copy = Buffer.from(tar);
-  copy.write(flag, offset + 156, 'latin1');
+  if (patch.typeflag !== undefined) copy.write(patch.typeflag, offset + 156, 'latin1');
+  if (patch.size !== undefined)
+    copy.write(`${patch.size.toString(8).padStart(11, '0')} `, offset + 124, 'latin1');
   copy.fill(0x20, offset + 148, offset + 156);
   let sum = 0;
   for (let i = offset; i < offset + 512; i++) sum += copy[i] ?? 0;
