@@ -1,0 +1,24 @@
+import { z } from 'zod';
+import type { Command } from '../command.ts';
+import { deleteRootfs as requestDelete } from '../director-client/rootfs.ts';
+import { result } from '../output.ts';
+import { nameVersionSlug, onePositional } from './arg-schema.ts';
+import { followTaskOutput } from './follow-events.ts';
+
+/** `refit delete-rootfs NAME/VERSION`: confirms, then deletes through a task. */
+export const deleteRootfs: Command<{ readonly name: string; readonly version: string }> = {
+  name: 'delete-rootfs',
+  summary: 'Delete a generic stemcell (rootfs)',
+  usage: 'NAME/VERSION',
+  flags: [],
+  args: z
+    .object({ positionals: onePositional('NAME/VERSION').pipe(nameVersionSlug) })
+    .transform(({ positionals }) => positionals),
+  async run(deps, args, signal) {
+    await deps.ui.confirm();
+    const client = await deps.session.director();
+    const taskId = await requestDelete(client, args, signal);
+    await followTaskOutput(deps, client, taskId, signal);
+    return result();
+  },
+};

@@ -1,0 +1,43 @@
+import type { Command } from '../command.ts';
+import { aliasEnv } from './alias-env.ts';
+import { cancelTask } from './cancel-task.ts';
+import { cloudConfig } from './cloud-config.ts';
+import { deleteRootfs } from './delete-rootfs.ts';
+import { deleteStemcell } from './delete-stemcell.ts';
+import { env } from './env.ts';
+import { events } from './events.ts';
+import { locks } from './locks.ts';
+import { logIn } from './log-in.ts';
+import { logOut } from './log-out.ts';
+import { rootfs } from './rootfs.ts';
+import { stemcells } from './stemcells.ts';
+import { task } from './task.ts';
+import { tasks } from './tasks.ts';
+import { updateCloudConfig } from './update-cloud-config.ts';
+import { uploadRootfs } from './upload-rootfs.ts';
+import { uploadStemcell } from './upload-stemcell.ts';
+
+/** Every command, in help order. The one map from command name to module. */
+export const commandList: readonly Command<unknown>[] = [
+  env,
+  aliasEnv,
+  logIn,
+  logOut,
+  task,
+  tasks,
+  cancelTask,
+  locks,
+  events,
+  cloudConfig,
+  updateCloudConfig,
+  stemcells,
+  uploadStemcell,
+  deleteStemcell,
+  rootfs,
+  uploadRootfs,
+  deleteRootfs,
+];
+
+export const commandRegistry: ReadonlyMap<string, Command<unknown>> = new Map(
+  commandList.flatMap((command) => [command.name, ...(command.aliases ?? [])].map((name) => [name, command])),
+);
