@@ -1,4 +1,4 @@
-import type { CloudConfigItem} from '@refit/protocol';
+import type { CloudConfigItem } from '@refit/protocol';
 import { CreateConfigBody } from '@refit/protocol';
 import { parse, stringify } from 'yaml';
 import { z } from 'zod';
