@@ -1,0 +1,288 @@
+// Spawns the real refit-director for the stemcell/rootfs end-to-end tests and the upload bench,
+// and talks to it over HTTPS with its CA and admin credentials.
+import { spawn, type ChildProcess } from 'node:child_process';
+import { mkdtemp, readdir, readFile, rm, writeFile } from 'node:fs/promises';
+import { request as httpsRequest, type RequestOptions } from 'node:https';
+import type { IncomingHttpHeaders } from 'node:http';
+import { createServer } from 'node:net';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import type { Readable } from 'node:stream';
+import { fileURLToPath } from 'node:url';
+import { createTestCpi, type TestCpi } from '@refit/testkit/cpi/test-cpi-fixture.ts';
+import type { TestCpiConfig } from '@refit/testkit/cpi/test-cpi-config.ts';
+import { stringify } from 'yaml';
+import type { Db, Dialect } from '../db/db.ts';
+import { openDb } from '../db/open-db.ts';
+import { createPostgresDatabase } from '../db/test-databases.ts';
+
+const mainTs = fileURLToPath(new URL('../main.ts', import.meta.url));
+
+export interface Reply {
+  readonly status: number;
+  readonly headers: IncomingHttpHeaders;
+  readonly text: string;
+  json<T = unknown>(): T;
+}
+
+export interface TaskJson {
+  readonly id: number;
+  readonly state: string;
+  readonly description: string;
+  readonly result: string | null;
+}
+
+export interface RunningDirector {
+  readonly port: number;
+  readonly pid: number;
+  readonly stateDir: string;
+  readonly child: ChildProcess;
+  /** What the director wrote to stderr so far (its log). */
+  stderr(): string;
+  request(
+    method: string,
+    path: string,
+    options?: { body?: string | Buffer | Readable; headers?: Record<string, string>; timeoutMs?: number },
+  ): Promise<Reply>;
+  /** Follows a 302 to /tasks/<id>: the task id. */
+  taskOf(reply: Reply): number;
+  /** Polls the task until it is no longer queued/processing/cancelling. */
+  waitTask(id: number, timeoutMs?: number): Promise<TaskJson>;
+  output(id: number, type: 'event' | 'result' | 'debug' | 'cpi'): Promise<string>;
+  /** SIGKILLs the director and waits for it to be gone. */
+  kill(): Promise<void>;
+  /** SIGTERM, then SIGKILL after a grace period. */
+  stop(): Promise<void>;
+}
+
+export async function freePort(): Promise<number> {
+  const server = createServer();
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  const address = server.address();
+  await new Promise((resolve) => server.close(resolve));
+  if (address === null || typeof address === 'string') throw new Error('no port');
+  return address.port;
+}
+
+/** Starts `refit-director --state-dir DIR --port P [--config FILE]` and waits for its ready line. */
+export async function startDirector(options: {
+  readonly stateDir: string;
+  readonly configFile?: string;
+  readonly port?: number;
+  readonly readyTimeoutMs?: number;
+}): Promise<RunningDirector> {
+  const port = options.port ?? (await freePort());
+  const args = [mainTs, '--state-dir', options.stateDir, '--port', String(port)];
+  if (options.configFile !== undefined) args.push('--config', options.configFile);
+  const child = spawn(process.execPath, ['--disable-warning=ExperimentalWarning', ...args], {
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
+  let stderr = '';
+  child.stderr.on('data', (chunk: Buffer) => {
+    stderr += chunk.toString();
+  });
+  await new Promise<void>((resolve, reject) => {
+    let stdout = '';
+    const timer = setTimeout(() => {
+      child.kill('SIGKILL');
+      reject(
+        new Error(`director not ready after ${options.readyTimeoutMs ?? 30_000} ms; stderr:\n${stderr}`),
+      );
+    }, options.readyTimeoutMs ?? 30_000);
+    child.stdout.on('data', (chunk: Buffer) => {
+      stdout += chunk.toString();
+      if (stdout.includes('director ready: https://127.0.0.1:')) {
+        clearTimeout(timer);
+        resolve();
+      }
+    });
+    child.once('exit', (code) => {
+      clearTimeout(timer);
+      reject(new Error(`director exited (${code}) before it was ready; stderr:\n${stderr}`));
+    });
+  });
+  const ca = await readFile(join(options.stateDir, 'ca.pem'), 'utf8');
+  const credentials = JSON.parse(await readFile(join(options.stateDir, 'credentials.json'), 'utf8')) as {
+    client: string;
+    client_secret: string;
+  };
+  const authorization = `Basic ${Buffer.from(`${credentials.client}:${credentials.client_secret}`).toString('base64')}`;
+  const exited = new Promise<void>((resolve) => {
+    if (child.exitCode !== null || child.signalCode !== null) resolve();
+    else child.once('exit', () => resolve());
+  });
+
+  const request: RunningDirector['request'] = (method, path, opts = {}) =>
+    new Promise((resolve, reject) => {
+      const headers: Record<string, string> = { authorization, ...opts.headers };
+      if (typeof opts.body === 'string' || Buffer.isBuffer(opts.body)) {
+        headers['content-length'] = String(Buffer.byteLength(opts.body));
+      }
+      const requestOptions: RequestOptions = {
+        host: '127.0.0.1',
+        port,
+        method,
+        path,
+        ca,
+        headers,
+        agent: false,
+        timeout: opts.timeoutMs ?? 30_000,
+      };
+      const req = httpsRequest(requestOptions, (res) => {
+        const chunks: Buffer[] = [];
+        res.on('data', (chunk: Buffer) => chunks.push(chunk));
+        res.on('error', reject);
+        res.on('end', () => {
+          const text = Buffer.concat(chunks).toString('utf8');
+          resolve({
+            status: res.statusCode ?? 0,
+            headers: res.headers,
+            text,
+            json: <T>() => JSON.parse(text) as T,
+          });
+        });
+      });
+      req.on('timeout', () => req.destroy(new Error(`${method} ${path} timed out`)));
+      req.on('error', reject);
+      if (opts.body === undefined) req.end();
+      else if (typeof opts.body === 'string' || Buffer.isBuffer(opts.body)) req.end(opts.body);
+      else opts.body.pipe(req);
+    });
+
+  const director: RunningDirector = {
+    port,
+    pid: child.pid ?? 0,
+    stateDir: options.stateDir,
+    child,
+    stderr: () => stderr,
+    request,
+    taskOf(reply) {
+      const location = reply.headers.location ?? '';
+      const match = /\/tasks\/(\d+)$/.exec(location);
+      if (reply.status !== 302 || !match?.[1]) {
+        throw new Error(`expected 302 to a task, got ${reply.status} ${location} ${reply.text}`);
+      }
+      return Number(match[1]);
+    },
+    async waitTask(id, timeoutMs = 30_000) {
+      const deadline = Date.now() + timeoutMs;
+      for (;;) {
+        const task = (await request('GET', `/tasks/${id}`)).json<TaskJson>();
+        if (!['queued', 'processing', 'cancelling'].includes(task.state)) return task;
+        if (Date.now() > deadline) throw new Error(`task ${id} still ${task.state} after ${timeoutMs} ms`);
+        await new Promise((resolve) => setTimeout(resolve, 100));
+      }
+    },
+    async output(id, type) {
+      const reply = await request('GET', `/tasks/${id}/output?type=${type}`);
+      return reply.status === 204 ? '' : reply.text;
+    },
+    async kill() {
+      child.kill('SIGKILL');
+      await exited;
+    },
+    async stop() {
+      if (child.exitCode !== null || child.signalCode !== null) return;
+      child.kill('SIGTERM');
+      const timer = setTimeout(() => child.kill('SIGKILL'), 10_000);
+      await exited;
+      clearTimeout(timer);
+    },
+  };
+  return director;
+}
+
+/** A director with a test CPI in a temp dir, plus what the upload tests inspect. */
+export interface UploadLab {
+  readonly dir: string;
+  readonly stateDir: string;
+  readonly cpi: TestCpi;
+  /** A separate connection to the director's database (SQLite file or PostgreSQL). */
+  readonly db: Db;
+  director: RunningDirector;
+  /** Files left in the upload scratch folders (tmpDir/stemcell-uploads, tmpDir/rootfs-uploads). */
+  scratchLeftovers(): Promise<string[]>;
+  /** Every file in the blobstore dir (blobs, sha1 notes and anything in .incoming). */
+  blobFiles(): Promise<string[]>;
+  /** Kills the director (SIGKILL) if running and starts it again on the same state. */
+  restart(): Promise<void>;
+  cleanup(): Promise<void>;
+}
+
+export async function startUploadLab(options: {
+  readonly backend: Dialect;
+  readonly cpi?: Omit<TestCpiConfig, 'state_dir'>;
+  readonly cpiTimeoutSeconds?: number;
+}): Promise<UploadLab> {
+  const dir = await mkdtemp(join(tmpdir(), 'refit-upload-e2e-'));
+  const stateDir = join(dir, 'state');
+  let pg: { url: string; drop(): Promise<void> } | null = null;
+  const cleanups: (() => Promise<unknown>)[] = [() => rm(dir, { recursive: true, force: true })];
+  try {
+    if (options.backend === 'postgres') {
+      pg = await createPostgresDatabase();
+      const drop = pg.drop;
+      cleanups.unshift(() => drop());
+    }
+    const cpi = await createTestCpi(join(dir, 'cpi'), options.cpi ?? {});
+    const configFile = join(dir, 'director.yml');
+    await writeFile(
+      configFile,
+      stringify({
+        cpi: {
+          executable: cpi.command,
+          args: [...cpi.args],
+          timeout_seconds: options.cpiTimeoutSeconds ?? 20,
+        },
+        workers: 2,
+        ...(pg ? { db: { url: pg.url } } : {}),
+      }),
+    );
+    const port = await freePort();
+    let director = await startDirector({ stateDir, configFile, port });
+    cleanups.unshift(() => director.stop());
+    const db = openDb({ url: pg?.url ?? null, stateDir });
+    cleanups.unshift(() => db.close());
+    const listAll = async (root: string): Promise<string[]> => {
+      const names = await readdir(root, { recursive: true }).catch(() => [] as string[]);
+      return names.map(String).sort();
+    };
+    return {
+      dir,
+      stateDir,
+      cpi,
+      db,
+      get director() {
+        return director;
+      },
+      set director(next) {
+        director = next;
+      },
+      async scratchLeftovers() {
+        const tmp = join(stateDir, 'tmp');
+        return [
+          ...(await listAll(join(tmp, 'stemcell-uploads'))).map((n) => `stemcell-uploads/${n}`),
+          ...(await listAll(join(tmp, 'rootfs-uploads'))).map((n) => `rootfs-uploads/${n}`),
+        ];
+      },
+      async blobFiles() {
+        const root = join(stateDir, 'blobstore');
+        const entries = await readdir(root, { recursive: true, withFileTypes: true }).catch(() => []);
+        return entries
+          .filter((e) => e.isFile())
+          .map((e) => join(e.parentPath, e.name).slice(root.length + 1))
+          .sort();
+      },
+      async restart() {
+        await director.kill();
+        director = await startDirector({ stateDir, configFile, port });
+      },
+      async cleanup() {
+        for (const cleanup of cleanups) await cleanup().catch(() => undefined);
+      },
+    };
+  } catch (error) {
+    for (const cleanup of cleanups) await cleanup().catch(() => undefined);
+    throw error;
+  }
+}
