@@ -4,6 +4,7 @@
 import { spawn } from 'node:child_process';
 import { randomUUID } from 'node:crypto';
 import { appendFile, copyFile, mkdir, readFile, rm, stat, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { text } from 'node:stream/consumers';
 import { CpiErrorType, CpiRequest, type CpiError } from '@refit/protocol';
@@ -120,15 +121,27 @@ function respond(result: unknown, error: CpiError | null, log: string): void {
   process.stdout.write(`${JSON.stringify({ result, error, log })}\n`);
 }
 
-function configPathFromArgv(argv: readonly string[]): string {
+/**
+ * `--config FILE` (as the director's cpi args), or, without it, defaults with the state under
+ * `$TMPDIR/refit-test-cpi` so a director configured with no CPI args at all still has a CPI.
+ */
+async function loadConfig(argv: readonly string[]): Promise<Config> {
   const index = argv.indexOf('--config');
-  const path = index === -1 ? undefined : argv[index + 1];
-  if (path === undefined) throw new Error('usage: test-cpi --config FILE');
-  return path;
+  if (index === -1) {
+    // Also accepts the stemcells refit-stemcell builds, so a zero-config director can take them.
+    const stemcellFormats = ['general-tar', 'refit-local-tgz'];
+    return TestCpiConfig.parse({
+      state_dir: join(tmpdir(), 'refit-test-cpi'),
+      stemcell_formats: stemcellFormats,
+    });
+  }
+  const path = argv[index + 1];
+  if (path === undefined) throw new Error('usage: test-cpi [--config FILE]');
+  return TestCpiConfig.parse(JSON.parse(await readFile(path, 'utf8')));
 }
 
 async function main(): Promise<void> {
-  const config = TestCpiConfig.parse(JSON.parse(await readFile(configPathFromArgv(process.argv), 'utf8')));
+  const config = await loadConfig(process.argv);
   const request = CpiRequest.parse(JSON.parse(await text(process.stdin)));
   const requestId = typeof request.context['request_id'] === 'string' ? request.context['request_id'] : '?';
   process.stderr.write(`test-cpi: ${request.method} (request ${requestId})\n`);
