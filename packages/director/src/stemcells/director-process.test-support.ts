@@ -216,7 +216,7 @@ export async function startUploadLab(options: {
 }): Promise<UploadLab> {
   const dir = await mkdtemp(join(tmpdir(), 'refit-upload-e2e-'));
   const stateDir = join(dir, 'state');
-  let pg: { url: string; drop(): Promise<void> } | null = null;
+  let pg: { url: string; drop: () => Promise<void> } | null = null;
   const cleanups: (() => Promise<unknown>)[] = [() => rm(dir, { recursive: true, force: true })];
   try {
     if (options.backend === 'postgres') {
