@@ -111,21 +111,9 @@ export async function* openTar(
         throw tarError(error, signal);
       }
       if (step.done === true) return;
-      const entry = step.value;
-      let body: Readable | null = null;
-      yield {
-        header: toTarHeader(entry.header),
-        get body() {
-          body ??= Readable.from(mapBodyErrors(entry, bodyFailure), { objectMode: false });
-          return body;
-        },
-      };
-      try {
-        if (body === null) await drain(entry);
-        else if (!(body as Readable).readableEnded && !(body as Readable).destroyed) await drain(body);
-      } catch (error) {
-        throw await bodyFailure(error);
-      }
+      const body = new EntryBody(step.value, bodyFailure);
+      yield { header: toTarHeader(step.value.header), body: body.readable };
+      await body.skipRest();
     }
   } finally {
     signal?.removeEventListener('abort', onAbort);
@@ -137,20 +125,56 @@ export async function* openTar(
   }
 }
 
-async function drain(stream: AsyncIterable<unknown>): Promise<void> {
-  for await (const _ of stream) {
-    // skipped content
-  }
-}
+/**
+ * An entry's content as a node Readable. The Readable pulls from tar-stream's entry but never
+ * destroys it: a consumer that stops early (or destroys the Readable, as a nested `openTar`
+ * does when it breaks) leaves the archive intact, and `skipRest` reads past what is left.
+ * Pulls are serialized: tar-stream's iterator takes one `next()` at a time.
+ */
+class EntryBody {
+  private readonly chunks: AsyncIterator<unknown>;
+  private readonly failure: (error: unknown) => Promise<Error>;
+  private queue: Promise<unknown> = Promise.resolve();
+  private done = false;
+  private created: Readable | null = null;
 
-async function* mapBodyErrors(
-  entry: Entry,
-  failure: (error: unknown) => Promise<Error>,
-): AsyncGenerator<Buffer> {
-  try {
-    for await (const chunk of entry) yield chunk as Buffer;
-  } catch (error) {
-    throw await failure(error);
+  constructor(entry: Entry, failure: (error: unknown) => Promise<Error>) {
+    this.chunks = entry[Symbol.asyncIterator]();
+    this.failure = failure;
+  }
+
+  get readable(): Readable {
+    this.created ??= Readable.from(this.pullAll(), { objectMode: false });
+    return this.created;
+  }
+
+  async skipRest(): Promise<void> {
+    while ((await this.pull()) !== null) {
+      // skipped content
+    }
+  }
+
+  private async *pullAll(): AsyncGenerator<Buffer> {
+    for (let chunk = await this.pull(); chunk !== null; chunk = await this.pull()) yield chunk;
+  }
+
+  private pull(): Promise<Buffer | null> {
+    const next = this.queue.then(async () => {
+      if (this.done) return null;
+      try {
+        const step = await this.chunks.next();
+        if (step.done === true) {
+          this.done = true;
+          return null;
+        }
+        return step.value as Buffer;
+      } catch (error) {
+        this.done = true;
+        throw await this.failure(error);
+      }
+    });
+    this.queue = next.catch(() => undefined);
+    return next;
   }
 }
 

@@ -70,6 +70,48 @@ describe('openTar', () => {
     assert.deepEqual(names, ['./stemcell.MF', './image', './packages.txt']);
   });
 
+  it('a body read in part, or destroyed, does not disturb the entries after it', async () => {
+    const tar = await buildTar([
+      { name: 'big', content: Buffer.alloc(200_000, 9) },
+      { name: 'next', content: 'still here' },
+    ]);
+    for (const stop of ['break', 'destroy'] as const) {
+      const seen: string[] = [];
+      for await (const entry of openTar(chunked(tar))) {
+        if (entry.header.name === 'big') {
+          for await (const chunk of entry.body) {
+            assert.ok((chunk as Buffer).length > 0);
+            if (stop === 'destroy') entry.body.destroy();
+            break;
+          }
+        } else {
+          seen.push(await text(entry.body));
+        }
+      }
+      assert.deepEqual(seen, ['still here'], stop);
+    }
+  });
+
+  it('nested archives: reading one member of an inner tar leaves the outer one usable', async () => {
+    const inner = await buildTar(
+      [
+        { name: 'inner.MF', content: 'inner manifest' },
+        { name: 'blob', content: Buffer.alloc(100_000, 2) },
+      ],
+      { gzip: true },
+    );
+    const outer = await buildTar([
+      { name: 'root.tgz', content: inner },
+      { name: 'install', content: '#!/bin/sh\n' },
+    ]);
+    const seen: string[] = [];
+    for await (const entry of openTar(chunked(outer))) {
+      if (entry.header.name === 'root.tgz') seen.push(String(await readTarFile(entry.body, 'inner.MF')));
+      else seen.push(`${entry.header.name}:${await text(entry.body)}`);
+    }
+    assert.deepEqual(seen, ['inner manifest', 'install:#!/bin/sh\n']);
+  });
+
   it('a truncated gzip stream is an ArchiveError, not a hang', async () => {
     const tgz = await buildTar([{ name: 'big', content: Buffer.alloc(200_000, 7) }], { gzip: true });
     const error = await archiveErrorOf(collect(openTar(chunked(tgz.subarray(0, tgz.length - 30)))));
