@@ -35,7 +35,7 @@ export const task: Command<TaskArgs> = {
     })
     .transform(({ positionals, flags }) => ({
       id: positionals,
-      type: (flags.cpi ? 'cpi' : flags.debug ? 'debug' : flags.result ? 'result' : 'event'),
+      type: flags.cpi ? 'cpi' : flags.debug ? 'debug' : flags.result ? 'result' : 'event',
       all: flags.all,
     })),
   async run(deps, args, signal) {

@@ -19,7 +19,7 @@ export class ProgressBar {
   private readonly now: () => number;
   private readonly intervalMs: number;
   private started: number | undefined;
-  private lastDraw = 0;
+  private lastDraw = Number.NEGATIVE_INFINITY;
   private done = false;
 
   constructor(write: (text: string) => void, now: () => number = Date.now, intervalMs = 100) {
