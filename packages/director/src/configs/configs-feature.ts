@@ -35,7 +35,7 @@ export function validatedYamlLines(text: string, what: string): string[] {
 
 function canonicalLines(value: unknown): string[] {
   if (value === null || value === undefined) return [];
-  return stringify(value).replace(/\n$/, '').split('\n');
+  return stringify(value, { indentSeq: false }).replace(/\n$/, '').split('\n');
 }
 
 function yamlLinesOrRaw(text: string): string[] {
