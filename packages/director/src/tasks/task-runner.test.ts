@@ -6,6 +6,9 @@ import { afterEach, beforeEach, describe, it } from 'node:test';
 import { EventLine } from '@refit/protocol';
 import { silentLog } from '../config/director-log.ts';
 import { coreMigration } from '../db/core-migration.ts';
+import type { Db } from '../db/db.ts';
+import { PostgresDb } from '../db/postgres-db.ts';
+import { SqliteDb } from '../db/sqlite-db.ts';
 import { testBackends, type TestDatabase } from '../db/test-databases.ts';
 import { StemcellNotFound, TaskInvalidState, TaskNotFound } from '../errors.ts';
 import type { TaskHandler } from './task-context.ts';
@@ -249,6 +252,53 @@ for (const backend of testBackends()) {
       assert.deepEqual(await new TaskStore(t.db).locks(), []);
       const lines = (await readFile(taskOutputPath(stateDir, id, 'event'), 'utf8')).trim().split('\n');
       assert.deepEqual(JSON.parse(lines.at(-1)!).error, { code: 100, message: INTERRUPTED_MESSAGE });
+    });
+
+    it('shares one database between two directors: every task runs exactly once', async () => {
+      const second: Db = t.url === null ? new SqliteDb(t.file ?? '') : new PostgresDb(t.url, { max: 4 });
+      const ran: string[] = [];
+      const quick: TaskHandler<{ name: string }> = {
+        type: 'quick',
+        parseParams: (raw) => raw as { name: string },
+        async run(_ctx, params) {
+          ran.push(params.name);
+          await new Promise((resolve) => setTimeout(resolve, 5));
+          return 'ok';
+        },
+      };
+      const runners = [t.db, second].map((db, i) => {
+        const made = new TaskRunner({
+          store: new TaskStore(db),
+          stateDir,
+          workers: 3,
+          runnerId: `director-${i}`,
+          log: silentLog,
+          pollMs: 10,
+        });
+        made.register([quick as TaskHandler<unknown>]);
+        return made;
+      });
+      try {
+        const ids: number[] = [];
+        for (let i = 0; i < 30; i += 1) {
+          ids.push(
+            await runners[i % 2]!.enqueue({
+              type: 'quick',
+              description: 'quick',
+              user: 'admin',
+              params: { name: `t${i}` },
+              locks: [`lock:quick:${i % 4}`],
+            }),
+          );
+        }
+        runners.forEach((r) => r.start());
+        for (const id of ids) await waitForState(runners[0]!, id, ['done']);
+        assert.equal(ran.length, 30);
+        assert.equal(new Set(ran).size, 30);
+      } finally {
+        for (const r of runners) await r.stop(1000);
+        await second.close();
+      }
     });
 
     it('lists newest first with state, type, deployment, context and limit filters', async () => {
