@@ -275,7 +275,7 @@ for (const backend of testBackends()) {
           log: silentLog,
           pollMs: 10,
         });
-        made.register([quick as TaskHandler<unknown>]);
+        made.register([quick]);
         return made;
       });
       try {
