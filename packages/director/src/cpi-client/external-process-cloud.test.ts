@@ -160,6 +160,25 @@ describe('ExternalProcessCloud with the test CPI', () => {
     assert.deepEqual(call?.arguments[5], env);
   });
 
+  it('sends CPI config context properties, redacted in the log', async () => {
+    const { cpi, cloud } = await setup({}, { contextProperties: { region: 'region-zq9', api_key: 'K-123' } });
+    const options = callOptions();
+    await cloud.info(options);
+    const [call] = await cpi.calls();
+    assert.equal(call?.context['region'], 'region-zq9');
+    assert.equal(call?.context['api_key'], 'K-123');
+    assert.ok(!options.log.text.includes('K-123'));
+    assert.ok(!options.log.text.includes('region-zq9'));
+  });
+
+  it('a per-call timeout overrides the cloud default', async () => {
+    const { cloud } = await setup({ faults: { has_vm: 'hang' } }, { timeoutMs: 600_000 });
+    const error = await cloud.call('has_vm', ['x'], callOptions({ timeoutMs: 800 })).catch((e: unknown) => e);
+    assert.ok(error instanceof CpiCallError);
+    assert.equal(error.kind, CpiFailureKind.Timeout);
+    assert.match(error.message, /timed out after 0\.8 s/);
+  });
+
   it('a crash (no stdout, non-zero exit) is an invalid response naming the method', async () => {
     const { cloud } = await setup({ faults: { delete_vm: 'crash' } });
     const options = callOptions();
