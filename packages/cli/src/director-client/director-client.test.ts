@@ -136,7 +136,7 @@ describe('DirectorClient (real HTTPS)', () => {
         res.socket?.destroy();
         return;
       }
-      json({ name: 'refit', user: 'admin', user_authentication: { type: 'basic' } })(req, res);
+      void json({ name: 'refit', user: 'admin', user_authentication: { type: 'basic' } })(req, res);
     });
     const info = await getInfo(client, signal());
     assert.equal(info.user, 'admin');

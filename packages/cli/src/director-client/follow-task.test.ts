@@ -92,7 +92,7 @@ describe('followTask (real HTTPS)', () => {
     let polls = 0;
     server.route('GET /tasks/8', (_req, res) => {
       polls += 1;
-      json({ id: 8, state: polls >= 2 ? 'done' : 'processing' })(_req, res);
+      void json({ id: 8, state: polls >= 2 ? 'done' : 'processing' })(_req, res);
     });
     server.route('GET /tasks/8/output', (_req, res) => {
       res.writeHead(200).end(polls >= 2 ? 'one\ntwo\n' : 'one\n');

@@ -1,0 +1,66 @@
+import assert from 'node:assert/strict';
+import { readFile, stat } from 'node:fs/promises';
+import { join } from 'node:path';
+import { after, before, describe, it } from 'node:test';
+import { startCliTestEnv, type CliTestEnv } from '../testing/cli-test-env.ts';
+import { runCliCaptured } from '../testing/run-cli-in-process.ts';
+
+describe('refit alias-env, log-in, log-out, env', () => {
+  let env: CliTestEnv;
+  before(async () => {
+    env = await startCliTestEnv();
+  });
+  after(() => env.close());
+
+  const configPath = () => join(env.home, '.refit', 'config');
+
+  it('alias-env stores URL and CA in ~/.refit/config and shows the director', async () => {
+    const run = await env.run(['--tty', 'alias-env', 'quick'], { auth: false });
+    assert.equal(run.code, 0, run.stderr);
+    assert.match(run.stdout, /^Name      test-director  \nUUID      uuid-1  \n/);
+    assert.match(run.stdout, /User      \(not logged in\)  \n/);
+    const config = await readFile(configPath(), 'utf8');
+    assert.match(config, new RegExp(`url: ${env.server.url}\\n\\s+alias: quick`));
+    assert.match(config, /BEGIN CERTIFICATE/);
+    assert.equal((await stat(configPath())).mode & 0o777, 0o600);
+  });
+
+  it('log-in refuses bad credentials and stores nothing', async () => {
+    const run = await runCliCaptured(
+      ['--tty', '-e', 'quick', 'log-in', '--client', 'admin', '--client-secret', 'nope'],
+      {
+        home: env.home,
+      },
+    );
+    assert.equal(run.code, 1);
+    assert.match(run.stderr, /^Invalid credentials\n/);
+    assert.doesNotMatch(await readFile(configPath(), 'utf8'), /client/);
+  });
+
+  it('log-in asks for missing credentials, checks them, stores them; env then shows the user', async () => {
+    const run = await runCliCaptured(['--tty', '-e', 'quick', 'log-in'], {
+      home: env.home,
+      stdin: 'admin\nsecret\n',
+    });
+    assert.equal(run.code, 0, run.stderr);
+    assert.equal(
+      run.stdout,
+      `Using environment '${env.server.url}'\nUsername: Password: \nLogged in to '${env.server.url}'\nSucceeded\n`,
+    );
+    assert.match(await readFile(configPath(), 'utf8'), /client: admin\n\s+client_secret: secret/);
+    const shown = await runCliCaptured(['--tty', '-e', 'quick', 'env'], { home: env.home });
+    assert.match(shown.stdout, /as client 'admin'/);
+    assert.match(
+      shown.stdout,
+      /Features  local_dns: enabled  \n          snapshots: disabled  \nUser      admin  \n/,
+    );
+  });
+
+  it('log-out forgets the credentials', async () => {
+    const run = await runCliCaptured(['--tty', '-e', 'quick', 'log-out'], { home: env.home });
+    assert.equal(run.code, 0);
+    assert.doesNotMatch(await readFile(configPath(), 'utf8'), /client/);
+    const shown = await runCliCaptured(['--tty', '-e', 'quick', 'env'], { home: env.home });
+    assert.match(shown.stdout, /as anonymous user[\s\S]*User      \(not logged in\)/);
+  });
+});
