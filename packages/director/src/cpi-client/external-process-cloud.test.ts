@@ -142,17 +142,17 @@ describe('ExternalProcessCloud with the test CPI', () => {
     const { cpi, cloud } = await setup();
     const env = {
       bosh: {
-        password: 'p4ss',
+        password: 'pw-sekrit-1',
         group: 'g',
-        mbus: { cert: { private_key: 'PK', ca: 'CA' } },
-        blobstores: [{ options: { secret_access_key: 'S', endpoint: 'e' } }],
+        mbus: { cert: { private_key: 'pk-sekrit-2', ca: 'CA' } },
+        blobstores: [{ options: { secret_access_key: 'sak-sekrit-3', endpoint: 'e' } }],
       },
-      api_token: 'T',
-      ssh_key: 'K',
+      api_token: 'tok-sekrit-4',
+      ssh_key: 'ssh-sekrit-5',
     };
     const options = callOptions();
     await assert.rejects(cloud.call('create_vm', ['agent', 'stemcell-missing', {}, {}, [], env], options));
-    for (const secret of ['p4ss', 'PK', '"S"', '"T"', '"K"'])
+    for (const secret of ['pw-sekrit-1', 'pk-sekrit-2', 'sak-sekrit-3', 'tok-sekrit-4', 'ssh-sekrit-5'])
       assert.ok(!options.log.text.includes(secret), `${secret} leaked`);
     assert.ok(options.log.text.includes('"password":"<redacted>"'));
     assert.ok(options.log.text.includes('"ca":"CA"') && options.log.text.includes('"endpoint":"e"'));
