@@ -70,13 +70,19 @@ export async function startDirector(options: {
   readonly configFile?: string;
   readonly port?: number;
   readonly readyTimeoutMs?: number;
+  /** Extra Node flags for the director process (e.g. `--max-semi-space-size=1`). */
+  readonly nodeFlags?: readonly string[];
 }): Promise<RunningDirector> {
   const port = options.port ?? (await freePort());
   const args = [mainTs, '--state-dir', options.stateDir, '--port', String(port)];
   if (options.configFile !== undefined) args.push('--config', options.configFile);
-  const child = spawn(process.execPath, ['--disable-warning=ExperimentalWarning', ...args], {
-    stdio: ['ignore', 'pipe', 'pipe'],
-  });
+  const child = spawn(
+    process.execPath,
+    ['--disable-warning=ExperimentalWarning', ...(options.nodeFlags ?? []), ...args],
+    {
+      stdio: ['ignore', 'pipe', 'pipe'],
+    },
+  );
   let stderr = '';
   child.stderr.on('data', (chunk: Buffer) => {
     stderr += chunk.toString();
@@ -213,6 +219,7 @@ export async function startUploadLab(options: {
   readonly backend: Dialect;
   readonly cpi?: Omit<TestCpiConfig, 'state_dir'>;
   readonly cpiTimeoutSeconds?: number;
+  readonly nodeFlags?: readonly string[];
 }): Promise<UploadLab> {
   const dir = await mkdtemp(join(tmpdir(), 'refit-upload-e2e-'));
   const stateDir = join(dir, 'state');
@@ -239,7 +246,8 @@ export async function startUploadLab(options: {
       }),
     );
     const port = await freePort();
-    let director = await startDirector({ stateDir, configFile, port });
+    const nodeFlags = options.nodeFlags ?? [];
+    let director = await startDirector({ stateDir, configFile, port, nodeFlags });
     cleanups.unshift(() => director.stop());
     const db = openDb({ url: pg?.url ?? null, stateDir });
     cleanups.unshift(() => db.close());
@@ -275,7 +283,7 @@ export async function startUploadLab(options: {
       },
       async restart() {
         await director.kill();
-        director = await startDirector({ stateDir, configFile, port });
+        director = await startDirector({ stateDir, configFile, port, nodeFlags });
       },
       async cleanup() {
         for (const cleanup of cleanups) await cleanup().catch(() => undefined);
