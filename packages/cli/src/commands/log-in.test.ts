@@ -17,8 +17,8 @@ describe('refit alias-env, log-in, log-out, env', () => {
   it('alias-env stores URL and CA in ~/.refit/config and shows the director', async () => {
     const run = await env.run(['--tty', 'alias-env', 'quick'], { auth: false });
     assert.equal(run.code, 0, run.stderr);
-    assert.match(run.stdout, /^Name      test-director  \nUUID      uuid-1  \n/);
-    assert.match(run.stdout, /User      \(not logged in\)  \n/);
+    assert.match(run.stdout, /^Name {6}test-director {2}\nUUID {6}uuid-1 {2}\n/);
+    assert.match(run.stdout, /User {6}\(not logged in\) {2}\n/);
     const config = await readFile(configPath(), 'utf8');
     assert.match(config, new RegExp(`url: ${env.server.url}\\n\\s+alias: quick`));
     assert.match(config, /BEGIN CERTIFICATE/);
@@ -52,7 +52,7 @@ describe('refit alias-env, log-in, log-out, env', () => {
     assert.match(shown.stdout, /as client 'admin'/);
     assert.match(
       shown.stdout,
-      /Features  local_dns: enabled  \n          snapshots: disabled  \nUser      admin  \n/,
+      /Features {2}local_dns: enabled {2}\n {10}snapshots: disabled {2}\nUser {6}admin {2}\n/,
     );
   });
 
@@ -61,6 +61,6 @@ describe('refit alias-env, log-in, log-out, env', () => {
     assert.equal(run.code, 0);
     assert.doesNotMatch(await readFile(configPath(), 'utf8'), /client/);
     const shown = await runCliCaptured(['--tty', '-e', 'quick', 'env'], { home: env.home });
-    assert.match(shown.stdout, /as anonymous user[\s\S]*User      \(not logged in\)/);
+    assert.match(shown.stdout, /as anonymous user[\s\S]*User {6}\(not logged in\)/);
   });
 });

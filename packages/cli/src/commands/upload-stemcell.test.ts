@@ -73,7 +73,7 @@ describe('refit upload-stemcell', () => {
     assert.equal(run.code, 0, run.stderr);
     const requests = env.server.requests.slice(from);
     assert.equal(requests[0]?.url, '/stemcells?fix=true');
-    assert.deepEqual(JSON.parse(requests[0]!.body.toString()), {
+    assert.deepEqual(JSON.parse(requests[0].body.toString()), {
       location: 'https://example.invalid/s.tgz',
       sha1: 'sha256:ab',
     });

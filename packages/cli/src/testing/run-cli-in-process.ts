@@ -11,7 +11,10 @@ export interface CliRun {
 }
 
 /** A private HOME for one test (removed by `cleanup`). */
-export async function privateHome(): Promise<{ readonly home: string; cleanup(): Promise<void> }> {
+export async function privateHome(): Promise<{
+  readonly home: string;
+  readonly cleanup: () => Promise<void>;
+}> {
   const home = await mkdtemp(join(tmpdir(), 'refit-cli-home-'));
   return { home, cleanup: () => rm(home, { recursive: true, force: true }) };
 }
