@@ -18,6 +18,9 @@ export function refitLayer(agent: { bundleFile: string; size: number }): RootEnt
     directory('var/vcap'),
     directory('var/vcap/bosh'),
     directory('var/vcap/bosh/bin'),
+    // Mount points refit-cpi-local uses: the config drive (settings) and attached disks.
+    directory('var/vcap/bosh/config-drive'),
+    directory('var/vcap/bosh/disks'),
     directory('var/vcap/bosh/etc'),
     directory('var/vcap/bosh/lib'),
     directory('var/vcap/bosh/log', { mode: 0o700 }),
