@@ -46,7 +46,7 @@ describe('runCli', () => {
   it('prints help for everything or one command, and the version', async () => {
     const all = await runCliCaptured(['help'], { home });
     assert.equal(all.code, 0);
-    assert.match(all.stdout, /\n  upload-rootfs +Upload a generic stemcell/);
+    assert.match(all.stdout, /\n {2}upload-rootfs +Upload a generic stemcell/);
     const one = await runCliCaptured(['tasks', '--help'], { home });
     assert.match(one.stdout, /refit \[OPTIONS\] tasks\n[\s\S]*-r, --recent/);
     const version = await runCliCaptured(['--version'], { home });

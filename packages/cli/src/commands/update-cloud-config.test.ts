@@ -38,7 +38,7 @@ describe('refit update-cloud-config and cloud-config', () => {
     assert.equal(stored, undefined);
     const run = await env.run(['--tty', 'update-cloud-config', path], { stdin: 'y\n' });
     assert.equal(run.code, 0, run.stderr);
-    assert.match(run.stdout, /\n\n  azs:\n\+ - name: z2\n- - name: z1\n\nContinue\? \[yN\]: /);
+    assert.match(run.stdout, /\n\n {2}azs:\n\+ - name: z2\n- - name: z1\n\nContinue\? \[yN\]: /);
     assert.equal(stored, 'azs:\n- name: z2\n');
     const post = env.server.requests.find((r) => r.method === 'POST' && r.url.startsWith('/cloud_configs?'));
     assert.equal(post?.url, '/cloud_configs?name=default');
