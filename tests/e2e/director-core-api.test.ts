@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
-import { mkdtemp, rm, stat, writeFile } from 'node:fs/promises';
+import { mkdtemp, readFile, rm, stat, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
-import { join } from 'node:path';
+import { join, resolve } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { ErrorBody, Info } from '@refit/protocol';
 import {
@@ -12,6 +12,7 @@ import {
 } from '../../packages/director/src/api/director-process.test-support.ts';
 import { httpsRequest } from '../../packages/director/src/api/https-test-client.ts';
 import { createTlsMaterial } from '../../packages/director/src/api/tls-material.ts';
+import { defaultCpi } from '../../packages/director/src/config/director-config.ts';
 
 /** Every authenticated route of the core, plus a few of the features'. */
 const PROTECTED: readonly [string, string][] = [
@@ -67,7 +68,8 @@ for (const backend of directorBackends()) {
       const info = Info.parse(anonymous.json());
       assert.equal(info.user, null);
       assert.equal(info.name, 'refit');
-      assert.equal(info.cpi, 'test-cpi');
+      // The default CPI: the local CPI once it is built, else testkit's test CPI.
+      assert.equal(info.cpi, defaultCpi(resolve(import.meta.dirname, '../..')).name);
       assert.match(info.uuid, /^[0-9a-f-]{36}$/);
       const named = await httpsRequest({
         port: director.port,
@@ -118,6 +120,17 @@ for (const backend of directorBackends()) {
         description: 'Task 424242 not found',
       });
       assert.equal((await director.request({ method: 'DELETE', path: '/task/424242' })).status, 404);
+    });
+
+    it('never writes the admin secret to its log or its output', async () => {
+      await director.request({ path: '/tasks', auth: { client: 'admin', secret: 'wrong-secret' } });
+      const log = await readFile(join(env.stateDir, 'director.log'), 'utf8');
+      assert.ok(log.length > 0);
+      for (const text of [log, director.stderr(), director.stdout()]) {
+        assert.ok(!text.includes(director.auth.secret));
+        assert.ok(!text.includes('wrong-secret'));
+        assert.ok(!text.includes(Buffer.from(`admin:${director.auth.secret}`).toString('base64')));
+      }
     });
 
     it('keeps its CA, credentials and uuid across a restart (SIGTERM exits 0)', async () => {
