@@ -51,6 +51,8 @@ export class SqliteDb implements Db {
   #statement(sql: string): StatementSync {
     let statement = this.#statements.get(sql);
     if (statement === undefined) {
+      // Queries built from filters vary; keep the cache bounded.
+      if (this.#statements.size >= 500) this.#statements.clear();
       statement = this.#db.prepare(toSqlitePlaceholders(sql));
       this.#statements.set(sql, statement);
     }
