@@ -1,0 +1,92 @@
+import { readFile } from 'node:fs/promises';
+import { isAbsolute } from 'node:path';
+import { parse as parseYaml } from 'yaml';
+import { z } from 'zod';
+import { BlobstoreSettings } from '@refit/protocol';
+import { isLoopbackHost } from './networks.ts';
+
+const Delays = z.record(z.string(), z.number().int().nonnegative()).default({});
+
+const MbusUrl = z
+  .string()
+  .url()
+  .refine((url) => isLoopbackHost(new URL(url).hostname), {
+    message: 'agent.mbus must point at a loopback address (127.0.0.0/8 or localhost)',
+  });
+
+/** The CPI's configuration file (JSON or YAML), `--config FILE`. */
+export const LocalCpiConfigFile = z.object({
+  /** Holds stemcells, VMs and disks. Absolute. */
+  state_dir: z.string().refine(isAbsolute, { message: 'state_dir must be an absolute path' }),
+  agent: z.object({
+    /** NATS URL with the agents' credentials, e.g. nats://agent:secret@127.0.0.1:4222 */
+    mbus: MbusUrl,
+    blobstore: BlobstoreSettings.optional(),
+    ntp: z.array(z.string()).default([]),
+    /** Extra `env` merged under the director's env (e.g. `bosh.blobstores`). */
+    env: z.record(z.string(), z.unknown()).default({}),
+  }),
+  /** Latency model for benchmarks: milliseconds to wait before each method runs. */
+  delays: Delays,
+  /** The VM's init, started with PATH only in its environment. */
+  init_path: z.string().default('/sbin/refit-init'),
+  /** A statically linked busybox on the host, used once per boot to drop the host's root. */
+  host_busybox: z.string().optional(),
+  boot_timeout_ms: z.number().int().positive().default(30_000),
+});
+
+export interface LocalCpiConfig {
+  readonly stateDir: string;
+  readonly agent: {
+    readonly mbus: string;
+    readonly blobstore: BlobstoreSettings | undefined;
+    readonly ntp: readonly string[];
+    readonly env: Readonly<Record<string, unknown>>;
+  };
+  readonly delays: Readonly<Record<string, number>>;
+  readonly initPath: string;
+  readonly hostBusybox: string | undefined;
+  readonly bootTimeoutMs: number;
+}
+
+export class ConfigError extends Error {
+  override name = 'ConfigError';
+}
+
+export function parseConfig(text: string, source: string): LocalCpiConfig {
+  let raw: unknown;
+  try {
+    raw = parseYaml(text); // YAML is a superset of JSON
+  } catch (error) {
+    throw new ConfigError(`${source}: not JSON or YAML`, { cause: error });
+  }
+  const parsed = LocalCpiConfigFile.safeParse(raw);
+  if (!parsed.success) {
+    const issues = parsed.error.issues.map((i) => `${i.path.join('.') || '(root)'}: ${i.message}`);
+    throw new ConfigError(`${source}: ${issues.join('; ')}`);
+  }
+  const c = parsed.data;
+  return Object.freeze({
+    stateDir: c.state_dir,
+    agent: Object.freeze({
+      mbus: c.agent.mbus,
+      blobstore: c.agent.blobstore,
+      ntp: c.agent.ntp,
+      env: c.agent.env,
+    }),
+    delays: Object.freeze(c.delays),
+    initPath: c.init_path,
+    hostBusybox: c.host_busybox,
+    bootTimeoutMs: c.boot_timeout_ms,
+  });
+}
+
+export async function loadConfig(path: string): Promise<LocalCpiConfig> {
+  let text: string;
+  try {
+    text = await readFile(path, 'utf8');
+  } catch (error) {
+    throw new ConfigError(`cannot read config ${path}`, { cause: error });
+  }
+  return parseConfig(text, path);
+}

@@ -1,0 +1,59 @@
+import { text } from 'node:stream/consumers';
+import { loadConfig } from './config.ts';
+import { handleRequest } from './handle-request.ts';
+import { StateLayout } from './state/layout.ts';
+import { findVm } from './state/stores.ts';
+import { readJsonFile } from './state/json-file.ts';
+import { VmMetadata } from './state/records.ts';
+import { runSupervisor } from './vm/supervisor.ts';
+
+const usage = `usage:
+  refit-cpi-local --config FILE            one CPI request on stdin, the response on stdout
+  refit-cpi-local tags VM_CID --config FILE print the VM's metadata (set_vm_metadata)
+  refit-cpi-local supervise VM_DIR         (internal) a VM's supervisor`;
+
+function option(argv: readonly string[], name: string): string | undefined {
+  const i = argv.indexOf(name);
+  return i >= 0 ? argv[i + 1] : undefined;
+}
+
+async function main(argv: readonly string[]): Promise<number> {
+  if (argv[0] === 'supervise' && argv[1] !== undefined) {
+    await runSupervisor(argv[1]);
+    return 0;
+  }
+  const configPath = option(argv, '--config');
+  if (configPath === undefined) {
+    console.error(usage);
+    return 2;
+  }
+  if (argv[0] === 'tags') {
+    const config = await loadConfig(configPath);
+    const state = new StateLayout(config.stateDir);
+    const vm = await findVm(state, argv[1]);
+    if (vm === null) {
+      console.error(`VM '${argv[1] ?? ''}' not found`);
+      return 1;
+    }
+    console.log(
+      JSON.stringify((await readJsonFile(state.vm(vm.cid).metadataFile, VmMetadata)) ?? {}, null, 2),
+    );
+    return 0;
+  }
+  const config = await loadConfig(configPath).catch((error: unknown) => error as Error);
+  const input = await text(process.stdin);
+  const response = await handleRequest(config, input, new AbortController().signal);
+  process.stdout.write(`${JSON.stringify(response)}\n`);
+  // The director ignores the exit code (reference §2.1); 0 keeps it simple for wrappers.
+  return 0;
+}
+
+main(process.argv.slice(2)).then(
+  (code) => {
+    process.exitCode = code;
+  },
+  (error: unknown) => {
+    console.error(error);
+    process.exitCode = 1;
+  },
+);
