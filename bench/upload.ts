@@ -3,7 +3,8 @@
 // test CPI), and compared with a plain stream copy of the same file on the same disk, measured
 // in the same run. The director's peak RSS is read from /proc/<pid>/status (VmHWM).
 //
-//   REFIT_BENCH_UPLOAD_MB=1024 npm run bench -- upload     (default 1024 MB; REFIT_BENCH_DIR=…)
+//   REFIT_BENCH_UPLOAD_MB=1024 npm run bench -- upload     (default 1024 MB; REFIT_BENCH_DIR=…;
+//   REFIT_BENCH_NODE_FLAGS='none;--max-semi-space-size=2' the director flag sets compared)
 import { createHash, randomBytes } from 'node:crypto';
 import { createReadStream, createWriteStream } from 'node:fs';
 import { mkdtemp, readFile, rm, stat } from 'node:fs/promises';
@@ -21,6 +22,10 @@ import {
 
 const MB = 1024 * 1024;
 const sizeMb = Number(process.env.REFIT_BENCH_UPLOAD_MB ?? '1024');
+// Director Node flag sets to compare, `;`-separated (`none` = as bin/refit-director runs it).
+const flagSets = (process.env.REFIT_BENCH_NODE_FLAGS ?? 'none;--max-semi-space-size=2')
+  .split(';')
+  .map((set) => (set.trim() === 'none' ? [] : set.trim().split(/\s+/)));
 const block = randomBytes(4 * MB); // incompressible, and 4 MB apart is beyond gzip's window
 
 /** Writes `bytes` of incompressible data into a tar entry. */
@@ -181,9 +186,9 @@ try {
   console.log(`generating a ${sizeMb} MB stemcell and rootfs in ${dir} ...`);
   await makeStemcell(stemcellPath, sizeMb * MB);
   await makeRootfs(dir, rootfsPath, sizeMb * MB);
-  // As bin/refit-director runs it today, then with a 1 MB V8 semi-space (less garbage between GCs).
+  // As bin/refit-director runs it today, then with a smaller V8 semi-space (less garbage between GCs).
   const rows: Row[] = [];
-  for (const flags of [[], ['--max-semi-space-size=1']]) {
+  for (const flags of flagSets) {
     const label = flags.join(' ') || '(none)';
     lab = await startUploadLab({ backend: 'sqlite', cpiTimeoutSeconds: 600, nodeFlags: flags });
     const idle = await peakRssMb(lab.director.pid);
