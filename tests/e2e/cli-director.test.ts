@@ -161,7 +161,7 @@ describe('refit CLI against refit-director', { timeout: 240_000 }, () => {
       { home },
     );
     assert.equal(bad.code, 1);
-    assert.match(bad.stderr, /^Invalid credentials\n/);
+    assert.match(bad.stderr, /^Failed to login to '.*'\nInvalid credentials\n/);
 
     const good = await refit(['--tty', '-e', 'quick', 'log-in'], {
       home,

@@ -34,6 +34,8 @@ export interface TableData {
 
 export type OutputItem =
   | { readonly kind: 'line'; readonly text: string }
+  /** A line for stderr (the stock UI's ErrorLinef), shown even when stdout is piped. */
+  | { readonly kind: 'warning'; readonly text: string }
   | { readonly kind: 'block'; readonly text: string }
   | { readonly kind: 'table'; readonly table: TableData };
 
@@ -52,6 +54,7 @@ export const version = (value: string, suffix = ''): Cell => ({
 });
 
 export const line = (value: string): OutputItem => ({ kind: 'line', text: value });
+export const warning = (value: string): OutputItem => ({ kind: 'warning', text: value });
 export const block = (value: string): OutputItem => ({ kind: 'block', text: value });
 export const tableItem = (table: TableData): OutputItem => ({ kind: 'table', table });
 export const result = (...items: OutputItem[]): CommandResult => ({ items });

@@ -90,7 +90,7 @@ export async function runCli(proc: CliProcess): Promise<number> {
     ui.finish(await command.run(deps, args.data, proc.signal));
     return 0;
   } catch (error) {
-    ui.fail(error);
+    ui.fail(proc.signal.aborted ? proc.signal.reason : error);
     return 1;
   } finally {
     session?.close();

@@ -33,7 +33,7 @@ describe('refit alias-env, log-in, log-out, env', () => {
       },
     );
     assert.equal(run.code, 1);
-    assert.match(run.stderr, /^Invalid credentials\n/);
+    assert.match(run.stderr, /^Failed to login to '.*'\nInvalid credentials\n/);
     assert.doesNotMatch(await readFile(configPath(), 'utf8'), /client/);
   });
 

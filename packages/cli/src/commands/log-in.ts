@@ -3,7 +3,7 @@ import type { Command } from '../command.ts';
 import { setCredentials } from '../config/config-file.ts';
 import { getInfo } from '../director-client/info.ts';
 import { CliError } from '../errors.ts';
-import { line, result } from '../output.ts';
+import { line, result, warning } from '../output.ts';
 import { noPositionals } from './arg-schema.ts';
 
 /**
@@ -34,7 +34,7 @@ export const logIn: Command<Record<string, never>> = {
       );
     }
     if (info.user === undefined) {
-      deps.ui.show(line(`Failed to login to '${url}'`));
+      deps.ui.show(warning(`Failed to login to '${url}'`));
       throw new CliError('invalid-credentials', 'Invalid credentials');
     }
     await deps.config.save(setCredentials(await deps.config.load(), url, { client, clientSecret }));

@@ -40,6 +40,10 @@ export class TerminalUi implements CommandUi {
     switch (item.kind) {
       case 'line':
         return this.printLine(item.text);
+      case 'warning':
+        if (this.mode === 'json') this.document.lines.push(item.text);
+        else this.io.stderr(`${item.text}\n`);
+        return;
       case 'block':
         return this.printOther(item.text, (text) => this.document.blocks.push(text));
       case 'table':
