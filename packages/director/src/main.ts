@@ -1,4 +1,4 @@
-import { mkdir, rm } from 'node:fs/promises';
+import { mkdir, rm, writeFile } from 'node:fs/promises';
 import { hostname } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -56,6 +56,14 @@ async function start(config: DirectorConfig, log: DirectorLog): Promise<() => Pr
   await runMigrations(db, [coreMigration, ...features.flatMap((feature) => feature.migrations)]);
   const uuid = await directorUuid(db);
 
+  const generated = config.cpi.generatedConfig;
+  if (generated !== null) {
+    await mkdir(dirname(generated.path), { recursive: true, mode: 0o700 });
+    // Written once: an operator's edits to it survive restarts.
+    await writeFile(generated.path, generated.text, { mode: 0o600, flag: 'wx' }).catch((error: unknown) => {
+      if ((error as NodeJS.ErrnoException).code !== 'EEXIST') throw error;
+    });
+  }
   const blobstore = new LocalDirBlobstore(config.blobstoreDir);
   await blobstore.start();
   const cloud = new ExternalProcessCloud({

@@ -1,5 +1,5 @@
 import assert from 'node:assert/strict';
-import { mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
@@ -37,7 +37,24 @@ describe('director config', () => {
     assert.equal(config.name, 'refit');
     assert.equal(config.blobstoreDir, join(dir, 'state', 'blobstore'));
     assert.equal(config.cpi.executable, '/repo/packages/testkit/bin/test-cpi');
+    assert.deepEqual(config.cpi.args, []);
+    assert.equal(config.cpi.generatedConfig, null);
     assert.ok(Object.isFrozen(config));
+  });
+
+  it('gives the local CPI, when built, a generated config under the state dir', async () => {
+    const repo = join(dir, 'repo');
+    await mkdir(join(repo, 'packages/cpi-local/bin'), { recursive: true });
+    await writeFile(join(repo, 'packages/cpi-local/bin/refit-cpi-local'), '');
+    const state = join(dir, 'state');
+    const config = await loadDirectorConfig({ stateDir: state }, repo);
+    assert.equal(config.cpi.name, 'refit-cpi-local');
+    assert.deepEqual(config.cpi.args, ['--config', join(state, 'cpi-local', 'cpi.yml')]);
+    assert.equal(config.cpi.generatedConfig?.path, join(state, 'cpi-local', 'cpi.yml'));
+    assert.match(
+      config.cpi.generatedConfig?.text ?? '',
+      /^state_dir: ".*\/cpi-local\/state"\nagent:\n {2}mbus: nats:\/\/127\.0\.0\.1:4222\n$/,
+    );
   });
 
   it('reads every key and resolves paths against the file', async () => {
@@ -54,7 +71,13 @@ describe('director config', () => {
         workers: 5,
         logLevel: 'debug',
         dbUrl: 'postgres://x@127.0.0.1/db',
-        cpi: { name: 'local', executable: join(dir, 'bin/cpi'), args: ['-c', 'x'], timeoutMs: 2500 },
+        cpi: {
+          name: 'local',
+          executable: join(dir, 'bin/cpi'),
+          args: ['-c', 'x'],
+          timeoutMs: 2500,
+          generatedConfig: null,
+        },
         blobstoreDir: join(dir, 'blobs'),
       },
     );

@@ -38,6 +38,8 @@ export interface DirectorConfig {
     readonly executable: string;
     readonly args: readonly string[];
     readonly timeoutMs: number;
+    /** A config file the director writes (if missing) before the first call: the default CPI's. */
+    readonly generatedConfig: { readonly path: string; readonly text: string } | null;
   };
   readonly blobstoreDir: string;
 }
@@ -97,12 +99,36 @@ function describeIssues(file: string, error: z.ZodError): string {
 
 /**
  * The default CPI: the local CPI when it is built, else the test CPI kept in testkit. Both live
- * in this repository; `repoRoot` is where main.ts found it.
+ * in this repository; `repoRoot` is where main.ts found it. The local CPI needs a config file:
+ * it gets one under the state dir, its VMs' agents pointed at NATS on 127.0.0.1:4222 (the
+ * director starts nats-server there once the bus lands; until then only stemcell calls work).
  */
-export function defaultCpi(repoRoot: string): { name: string; executable: string } {
+export function defaultCpi(
+  repoRoot: string,
+  stateDir = '',
+): {
+  name: string;
+  executable: string;
+  args: string[];
+  generatedConfig: { path: string; text: string } | null;
+} {
   const local = join(repoRoot, 'packages/cpi-local/bin/refit-cpi-local');
-  if (existsSync(local)) return { name: 'refit-cpi-local', executable: local };
-  return { name: 'test-cpi', executable: join(repoRoot, 'packages/testkit/bin/test-cpi') };
+  if (existsSync(local)) {
+    const path = join(stateDir, 'cpi-local', 'cpi.yml');
+    const text = `state_dir: ${JSON.stringify(join(stateDir, 'cpi-local', 'state'))}\nagent:\n  mbus: nats://127.0.0.1:4222\n`;
+    return {
+      name: 'refit-cpi-local',
+      executable: local,
+      args: ['--config', path],
+      generatedConfig: { path, text },
+    };
+  }
+  return {
+    name: 'test-cpi',
+    executable: join(repoRoot, 'packages/testkit/bin/test-cpi'),
+    args: [],
+    generatedConfig: null,
+  };
 }
 
 /** Command line + optional YAML file → the immutable config. Errors name the file and the key. */
@@ -133,7 +159,7 @@ export async function loadDirectorConfig(
     file = parsed.data;
   }
   const stateDir = resolve(commandLine.stateDir);
-  const fallbackCpi = defaultCpi(repoRoot);
+  const fallbackCpi = defaultCpi(repoRoot, stateDir);
   const config: DirectorConfig = {
     stateDir,
     port: commandLine.port ?? file.port ?? 25555,
@@ -144,8 +170,9 @@ export async function loadDirectorConfig(
     cpi: {
       name: file.cpi?.name ?? (file.cpi === undefined ? fallbackCpi.name : basename(file.cpi.executable)),
       executable: file.cpi === undefined ? fallbackCpi.executable : resolve(baseDir, file.cpi.executable),
-      args: file.cpi?.args ?? [],
+      args: file.cpi === undefined ? fallbackCpi.args : (file.cpi.args ?? []),
       timeoutMs: Math.round((file.cpi?.timeout_seconds ?? 600) * 1000),
+      generatedConfig: file.cpi === undefined ? fallbackCpi.generatedConfig : null,
     },
     blobstoreDir:
       file.blobstore === undefined ? join(stateDir, 'blobstore') : resolve(baseDir, file.blobstore.dir),
