@@ -74,7 +74,7 @@ export async function agentFixture(
     heartbeatMs: 30_000,
     supervisionCycleMs: 100,
     scriptTimeoutMs: options.scriptTimeoutMs ?? 60_000,
-    ...(options.sleep ? { sleep: (s: number) => options.sleep!(s) } : { sleep: () => Promise.resolve() }),
+    sleep: options.sleep ?? (() => Promise.resolve()),
   });
   const dispatcher = new Dispatcher(actions, ctx);
   const fixture: AgentFixture = {
