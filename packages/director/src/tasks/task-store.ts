@@ -152,7 +152,7 @@ export class TaskStore {
     return this.#db.transaction(async (tx) => {
       const skipLocked = tx.dialect === Dialect.postgres ? ' FOR UPDATE SKIP LOCKED' : '';
       const candidates = await tx.query<{ id: number; locks: string }>(
-        `SELECT id, locks FROM tasks WHERE state = 'queued' ORDER BY id LIMIT 50${skipLocked}`,
+        `SELECT id, locks FROM tasks WHERE state = 'queued' ORDER BY id LIMIT 200${skipLocked}`,
       );
       for (const candidate of candidates) {
         const names = JSON.parse(candidate.locks) as string[];
