@@ -1,0 +1,226 @@
+// VMs on this machine with refit-cpi-local and a --base minimal stemcell: create_vm → first agent
+// heartbeat, reboot_vm → first heartbeat, delete_vm (p50/p95 over N runs), and how many VMs the
+// host holds while every agent answers `ping` within 1 s (ramped up in steps, bounded in count and
+// time). Everything it creates is deleted at the end. Needs root, nats-server and busybox-static.
+//
+//   npx node bench/vms.ts [--runs N] [--step N] [--max-vms N] [--budget-s S] [--parallel N]
+import { execFile } from 'node:child_process';
+import { mkdir, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
+import { cpus, totalmem, tmpdir } from 'node:os';
+import { dirname, join, resolve } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { parseArgs, promisify } from 'node:util';
+import { parse } from 'yaml';
+import { StemcellManifest } from '@refit/protocol';
+import { AgentBus, HeartbeatWatch } from '../tests/e2e/vm-harness/agent-client.ts';
+import { callCpi, type CpiCommand } from '../tests/e2e/vm-harness/cpi-process.ts';
+import { NatsServer } from '../tests/e2e/vm-harness/nats-server.ts';
+
+const run = promisify(execFile);
+const repo = resolve(dirname(fileURLToPath(import.meta.url)), '..');
+
+const { values: flags } = parseArgs({
+  options: {
+    runs: { type: 'string', default: '10' },
+    step: { type: 'string', default: '16' },
+    'max-vms': { type: 'string', default: '256' },
+    'budget-s': { type: 'string', default: '480' },
+    parallel: { type: 'string', default: '4' },
+  },
+});
+const runs = Number(flags.runs);
+const step = Number(flags.step);
+const maxVms = Number(flags['max-vms']);
+const budgetMs = Number(flags['budget-s']) * 1000;
+const parallel = Number(flags.parallel);
+
+function percentile(values: readonly number[], p: number): number {
+  const sorted = [...values].sort((a, b) => a - b);
+  return sorted[Math.min(sorted.length - 1, Math.ceil((p / 100) * sorted.length) - 1)] ?? NaN;
+}
+
+async function memAvailableKb(): Promise<number> {
+  const text = await readFile('/proc/meminfo', 'utf8');
+  return Number(/^MemAvailable:\s+(\d+)/m.exec(text)?.[1] ?? NaN);
+}
+
+async function inBatches<T, R>(
+  items: readonly T[],
+  width: number,
+  fn: (item: T) => Promise<R>,
+): Promise<R[]> {
+  const results: R[] = [];
+  for (let i = 0; i < items.length; i += width) {
+    results.push(...(await Promise.all(items.slice(i, i + width).map(fn))));
+  }
+  return results;
+}
+
+const work = await mkdtemp(join(tmpdir(), 'bench-vms-'));
+const nats = await NatsServer.start(AbortSignal.timeout(10_000));
+const nc = await nats.connect();
+const bus = new AgentBus(nc);
+const heartbeats = new HeartbeatWatch(nc);
+const config = join(work, 'cpi.json');
+await writeFile(config, JSON.stringify({ state_dir: join(work, 'state'), agent: { mbus: nats.url } }));
+const cpi: CpiCommand = {
+  command: join(repo, 'packages/cpi-local/bin/refit-cpi-local'),
+  args: ['--config', config],
+};
+const live = new Map<string, string>(); // vm cid -> agent id
+let stemcellCid = '';
+let counter = 0;
+
+async function createVm(): Promise<{ cid: string; agentId: string; ms: number }> {
+  const n = ++counter;
+  const agentId = `bench-agent-${n}`;
+  const ip = `127.0.${2 + Math.floor(n / 250)}.${1 + (n % 250)}`;
+  const since = performance.now();
+  const [cid] = (await callCpi(cpi, 'create_vm', [
+    agentId,
+    stemcellCid,
+    {},
+    { default: { type: 'manual', ip, netmask: '255.255.255.0', cloud_properties: {} } },
+    [],
+    {},
+  ])) as [string];
+  live.set(cid, agentId);
+  const beat = await heartbeats.next(agentId, since, 60_000);
+  return { cid, agentId, ms: beat.at - since };
+}
+
+async function deleteVm(cid: string): Promise<number> {
+  const since = performance.now();
+  await callCpi(cpi, 'delete_vm', [cid]);
+  live.delete(cid);
+  return performance.now() - since;
+}
+
+try {
+  const buildStart = performance.now();
+  await run(join(repo, 'packages/stemcell/bin/refit-stemcell'), [
+    'build',
+    '--name',
+    'refit-bench',
+    '--version',
+    '1',
+    '--os',
+    'refit-minimal',
+    '--out',
+    join(work, 'v1'),
+    '--base',
+    'minimal',
+  ]);
+  const buildMs = performance.now() - buildStart;
+  await mkdir(join(work, 'unpacked'));
+  await run('tar', ['-xzf', join(work, 'v1/stemcell.tgz'), '-C', join(work, 'unpacked')]);
+  const manifest = StemcellManifest.parse(parse(await readFile(join(work, 'unpacked/stemcell.MF'), 'utf8')));
+  stemcellCid = (await callCpi(cpi, 'create_stemcell', [
+    join(work, 'unpacked/image'),
+    manifest.cloud_properties,
+  ])) as string;
+
+  // 1. Sequential lifecycle timings.
+  const created: number[] = [];
+  const rebooted: number[] = [];
+  const deleted: number[] = [];
+  for (let i = 0; i < runs; i++) {
+    const vm = await createVm();
+    created.push(vm.ms);
+    await bus.waitForPing(vm.agentId, 10_000);
+    const since = performance.now();
+    await callCpi(cpi, 'reboot_vm', [vm.cid]);
+    rebooted.push((await heartbeats.next(vm.agentId, since, 60_000)).at - since);
+    await bus.waitForPing(vm.agentId, 10_000);
+    deleted.push(await deleteVm(vm.cid));
+  }
+
+  // 2. Capacity: add VMs in steps until one agent misses a 1 s ping, or the bounds are reached.
+  const memBefore = await memAvailableKb();
+  const ramp: {
+    vms: number;
+    allAnswered: boolean;
+    slowestPingMs: number;
+    memUsedMb: number;
+    createP50: number;
+  }[] = [];
+  const rampStart = performance.now();
+  let held = 0;
+  while (live.size + step <= maxVms && performance.now() - rampStart < budgetMs) {
+    const added = await inBatches(
+      Array.from({ length: step }, (_, i) => i),
+      parallel,
+      () => createVm(),
+    );
+    await new Promise((r) => setTimeout(r, 2000)); // let the new agents settle
+    const pings = await Promise.all(
+      [...live.values()].map(async (agentId) => {
+        const since = performance.now();
+        try {
+          await bus.send(agentId, 'ping', [], 1000);
+          return performance.now() - since;
+        } catch {
+          return Infinity;
+        }
+      }),
+    );
+    const slowest = Math.max(...pings);
+    const allAnswered = slowest <= 1000;
+    ramp.push({
+      vms: live.size,
+      allAnswered,
+      slowestPingMs: slowest,
+      memUsedMb: (memBefore - (await memAvailableKb())) / 1024,
+      createP50: percentile(
+        added.map((a) => a.ms),
+        50,
+      ),
+    });
+    if (!allAnswered) break;
+    held = live.size;
+  }
+  const rampMs = performance.now() - rampStart;
+
+  const fmt = (ms: number): string => (Number.isFinite(ms) ? `${ms.toFixed(0)} ms` : 'timeout');
+  console.log(
+    `\nhost: ${cpus().length} cores, ${(totalmem() / 2 ** 30).toFixed(1)} GiB; stemcell build ${fmt(buildMs)}`,
+  );
+  console.log(`\n| step (n=${runs}) | p50 | p95 |`);
+  console.log('|---|---|---|');
+  console.log(
+    `| create_vm → first heartbeat | ${fmt(percentile(created, 50))} | ${fmt(percentile(created, 95))} |`,
+  );
+  console.log(
+    `| reboot_vm → first heartbeat | ${fmt(percentile(rebooted, 50))} | ${fmt(percentile(rebooted, 95))} |`,
+  );
+  console.log(`| delete_vm | ${fmt(percentile(deleted, 50))} | ${fmt(percentile(deleted, 95))} |`);
+  console.log(
+    `\n| VMs | every agent pinged within 1 s | slowest ping | host memory used | create→heartbeat p50 (step) |`,
+  );
+  console.log('|---|---|---|---|---|');
+  for (const r of ramp) {
+    console.log(
+      `| ${r.vms} | ${r.allAnswered ? 'yes' : 'NO'} | ${fmt(r.slowestPingMs)} | ${r.memUsedMb.toFixed(0)} MB | ${fmt(r.createP50)} |`,
+    );
+  }
+  const bound = live.size + step > maxVms ? `--max-vms ${maxVms}` : `--budget-s ${flags['budget-s']}`;
+  const stoppedBy = ramp.at(-1)?.allAnswered === false ? 'a missed ping' : `the bound (${bound})`;
+  console.log(
+    `\nheld ${held} VMs with every agent answering ping within 1 s (ramp stopped by ${stoppedBy}, ${fmt(rampMs)})`,
+  );
+  console.log(
+    `rerun: npx node bench/vms.ts --runs ${runs} --step ${step} --max-vms ${maxVms} --budget-s ${flags['budget-s']} --parallel ${parallel}`,
+  );
+} finally {
+  const cleanupStart = performance.now();
+  await inBatches([...live.keys()], parallel, (cid) => deleteVm(cid).catch(() => 0));
+  if (stemcellCid) await callCpi(cpi, 'delete_stemcell', [stemcellCid]).catch(() => undefined);
+  console.log(
+    `cleanup: ${counter} VMs created in all, ${live.size} left, ${(performance.now() - cleanupStart).toFixed(0)} ms`,
+  );
+  bus.close();
+  heartbeats.close();
+  await nc.close();
+  await nats.stop();
+  await rm(work, { recursive: true, force: true });
+}
