@@ -32,6 +32,7 @@ done
 export async function buildBusyboxStemcellImage(dir: string): Promise<string> {
   const busybox = await hostBusybox(undefined);
   const root = await mkdtemp(join(dir, 'root-'));
+  await chmod(root, 0o755);
   try {
     for (const d of ['bin', 'sbin', 'etc', 'proc', 'sys', 'dev', 'tmp', 'var/vcap/bosh', 'var/vcap/data']) {
       await mkdir(join(root, d), { recursive: true });

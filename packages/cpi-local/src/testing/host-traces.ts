@@ -1,0 +1,47 @@
+import { access, readdir, readFile } from 'node:fs/promises';
+import { join } from 'node:path';
+
+async function procText(pid: string, file: string): Promise<string> {
+  return readFile(`/proc/${pid}/${file}`, 'utf8').catch(() => '');
+}
+
+/** Live (non-zombie) processes whose command line or mount table mentions `needle`. */
+export async function processesMentioning(needle: string): Promise<string[]> {
+  const found: string[] = [];
+  for (const pid of (await readdir('/proc')).filter((n) => /^\d+$/.test(n))) {
+    if (pid === String(process.pid)) continue;
+    const stat = await procText(pid, 'stat');
+    const state = stat.slice(stat.lastIndexOf(')') + 2, stat.lastIndexOf(')') + 3);
+    if (stat === '' || state === 'Z' || state === 'X') continue;
+    const cmdline = (await procText(pid, 'cmdline')).replaceAll('\0', ' ').trim();
+    if (cmdline.includes(needle)) {
+      found.push(`process ${pid}: ${cmdline.slice(0, 160)}`);
+    } else if ((await procText(pid, 'mountinfo')).includes(needle)) {
+      found.push(`process ${pid} in a mount namespace mentioning ${needle}: ${cmdline.slice(0, 80)}`);
+    }
+  }
+  return found;
+}
+
+/**
+ * Everything a refit-cpi-local VM can leave on the host: its directory, host mounts naming it,
+ * and processes that belong to it (the supervisor, unshare, and every process inside the VM,
+ * whose mount table names the VM's overlay dirs). Empty means the host is as before the VM.
+ */
+export async function vmHostTraces(stateDir: string, vmCid: string): Promise<string[]> {
+  const traces: string[] = [];
+  const dir = join(stateDir, 'vms', vmCid);
+  if (
+    await access(dir).then(
+      () => true,
+      () => false,
+    )
+  ) {
+    traces.push(`directory ${dir}`);
+  }
+  for (const line of (await readFile('/proc/self/mountinfo', 'utf8')).split('\n')) {
+    if (line.includes(vmCid)) traces.push(`host mount: ${line}`);
+  }
+  traces.push(...(await processesMentioning(vmCid)));
+  return traces;
+}
