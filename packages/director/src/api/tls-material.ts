@@ -1,8 +1,6 @@
-import 'reflect-metadata';
 import { randomBytes, webcrypto } from 'node:crypto';
 import { readFile, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
-import * as x509 from '@peculiar/x509';
 
 /** PEM text of the director's TLS identity; `caPem` is what clients trust (`DIR/ca.pem`). */
 export interface TlsMaterial {
@@ -50,6 +48,9 @@ async function readIfExists(path: string): Promise<string | null> {
 }
 
 export async function createTlsMaterial(): Promise<TlsMaterial & { caKeyPem: string }> {
+  // Loaded only when certificates are made (first start): later starts skip their memory.
+  await import('reflect-metadata');
+  const x509 = await import('@peculiar/x509');
   const crypto = webcrypto;
   x509.cryptoProvider.set(crypto as never);
   const notBefore = new Date(Date.now() - 3600 * 1000);
