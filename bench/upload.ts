@@ -4,7 +4,7 @@
 // in the same run. The director's peak RSS is read from /proc/<pid>/status (VmHWM).
 //
 //   REFIT_BENCH_UPLOAD_MB=1024 npm run bench -- upload     (default 1024 MB; REFIT_BENCH_DIR=…;
-//   REFIT_BENCH_NODE_FLAGS='none;--max-semi-space-size=2' the director flag sets compared)
+//   REFIT_BENCH_NODE_FLAGS='none;--max-semi-space-size=1' the director flag sets compared)
 import { createHash, randomBytes } from 'node:crypto';
 import { createReadStream, createWriteStream } from 'node:fs';
 import { mkdtemp, readFile, rm, stat } from 'node:fs/promises';
@@ -23,7 +23,7 @@ import {
 const MB = 1024 * 1024;
 const sizeMb = Number(process.env.REFIT_BENCH_UPLOAD_MB ?? '1024');
 // Director Node flag sets to compare, `;`-separated (`none` = as bin/refit-director runs it).
-const flagSets = (process.env.REFIT_BENCH_NODE_FLAGS ?? 'none;--max-semi-space-size=2')
+const flagSets = (process.env.REFIT_BENCH_NODE_FLAGS ?? 'none;--max-semi-space-size=1')
   .split(';')
   .map((set) => (set.trim() === 'none' ? [] : set.trim().split(/\s+/)));
 const block = randomBytes(4 * MB); // incompressible, and 4 MB apart is beyond gzip's window

@@ -1,7 +1,9 @@
 // The real director with a misbehaving test CPI (crash, garbage, hang past the CPI timeout), and
 // a director SIGKILLed in the middle of a raw upload and in the middle of an upload task.
 import assert from 'node:assert/strict';
+import { createServer } from 'node:http';
 import { request } from 'node:https';
+import type { AddressInfo } from 'node:net';
 import { readFile, rm } from 'node:fs/promises';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
@@ -10,6 +12,7 @@ import { startUploadLab, type UploadLab } from '@refit/director/stemcells/direct
 import { stemcellTgz } from '@refit/director/stemcells/upload-fixtures.test-support.ts';
 
 const raw = { 'content-type': 'application/x-compressed' };
+const json = { 'content-type': 'application/json' };
 
 async function until<T>(
   what: string,
@@ -71,6 +74,56 @@ describe('stemcell uploads with a misbehaving CPI or director', () => {
     assert.ok(Date.now() - started < 20_000);
     const pid = Number(await readFile(join(lab.cpi.stateDir, 'hang-create_stemcell.pid'), 'utf8'));
     await until('the hung CPI grandchild to be killed', () => Promise.resolve(!alive(pid)));
+  });
+
+  it('refuses a CPI without api_version and bad request bodies', async () => {
+    await lab.cpi.configure({ api_version: null });
+    await assertFailedCleanly(await upload('0'), /must report api_version via info/);
+    await lab.cpi.configure({});
+    const noStemcell = await lab.director.request('POST', '/stemcell_uploads', { headers: json, body: '{}' });
+    assert.equal(noStemcell.status, 400);
+    assert.deepEqual(noStemcell.json(), { code: 40001, description: "Missing 'stemcell' field" });
+    const notHttp = await lab.director.request('POST', '/stemcells', {
+      headers: json,
+      body: JSON.stringify({ location: 'file:///etc/passwd' }),
+    });
+    assert.equal(notHttp.status, 400);
+    assert.match(notHttp.text, /only http and https/);
+    const badDigest = await lab.director.request('POST', '/rootfs', {
+      headers: json,
+      body: JSON.stringify({ location: 'http://127.0.0.1:1/x.tgz', sha1: 'md5:abc' }),
+    });
+    assert.equal(badDigest.status, 400);
+    assert.match(badDigest.text, /unknown digest algorithm 'md5'/);
+    assert.deepEqual(await lab.scratchLeftovers(), []);
+  });
+
+  it('cancels a download in progress and removes what it wrote', async () => {
+    const stalled = createServer((_req, res) => {
+      res.writeHead(200, { 'content-length': String(10 * 1024 * 1024) });
+      res.write(Buffer.alloc(64 * 1024, 7));
+    });
+    await new Promise<void>((resolve) => stalled.listen(0, '127.0.0.1', resolve));
+    try {
+      const location = `http://127.0.0.1:${(stalled.address() as AddressInfo).port}/slow.tgz`;
+      const reply = await lab.director.request('POST', '/stemcells', {
+        headers: json,
+        body: JSON.stringify({ location }),
+      });
+      const id = lab.director.taskOf(reply);
+      await until('the download to start', async () =>
+        (await lab.scratchLeftovers()).some((f) => f.endsWith('archive.tgz')),
+      );
+      const cancel = await lab.director.request('DELETE', `/task/${id}`);
+      assert.ok(cancel.status === 204 || cancel.status === 200, cancel.text);
+      const task = await lab.director.waitTask(id);
+      assert.equal(task.state, 'cancelled');
+      assert.deepEqual(await lab.scratchLeftovers(), []);
+      assert.deepEqual(await list(), []);
+    } finally {
+      stalled.closeAllConnections();
+      await new Promise((resolve) => stalled.close(resolve));
+    }
   });
 
   it('recovers from SIGKILL in the middle of a raw upload body', async () => {
