@@ -6,11 +6,11 @@ import { join } from 'node:path';
 import { pipeline } from 'node:stream/promises';
 import { createGzip } from 'node:zlib';
 import { after, before, describe, it } from 'node:test';
-import tar from 'tar-stream';
+import tar, { type Headers } from 'tar-stream';
 import { writeTree, exe } from '../testing/fixture.ts';
 import { createTgz, extractTgz } from './tgz.ts';
 
-async function rawTgz(file: string, entries: tar.Headers[]): Promise<void> {
+async function rawTgz(file: string, entries: Headers[]): Promise<void> {
   const pack = tar.pack();
   for (const e of entries) pack.entry(e, e.type === 'file' ? 'x' : undefined);
   pack.finalize();
