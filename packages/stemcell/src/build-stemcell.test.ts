@@ -22,6 +22,8 @@ function sha256(data: Buffer): string {
 async function fixtureRoot(dir: string): Promise<void> {
   await mkdir(join(dir, 'etc'), { recursive: true });
   await mkdir(join(dir, 'usr/bin'), { recursive: true });
+  await mkdir(join(dir, 'usr/sbin'), { recursive: true });
+  await symlink('usr/sbin', join(dir, 'sbin')); // merged /usr, as Debian bookworm has it
   await mkdir(join(dir, 'srv/private'), { recursive: true });
   await chmod(join(dir, 'srv/private'), 0o700);
   await writeFile(join(dir, 'etc/hostname'), 'fixture\n');
@@ -90,7 +92,8 @@ describe('buildStemcell from a given root tree', () => {
     assert.equal(entries.get('./srv/private/')?.header.mode, 0o700);
     assert.equal(entries.get('./var/vcap/bosh/etc/stemcell_version')?.content?.toString(), '7.1\n');
     assert.equal(entries.get('./var/vcap/bosh/etc/stemcell_name')?.content?.toString(), 'refit-fixture\n');
-    assert.equal(entries.get('./sbin/refit-init')?.header.mode, 0o755);
+    assert.equal(entries.get('./sbin')?.header.linkname, 'usr/sbin', "the tree's own symlink is kept");
+    assert.equal(entries.get('./usr/sbin/refit-init')?.header.mode, 0o755, 'the init lands through it');
     assert.ok(entries.has('./var/vcap/bosh/lib/refit-agent.mjs'));
     assert.equal(entries.has('./etc/os-release'), false, 'a given tree keeps its own os-release');
     const names = [...entries.keys()];

@@ -82,14 +82,43 @@ function parentOf(path: string): string | undefined {
 }
 
 /**
- * Merges layers of entries (later layers replace earlier entries at the same path), adds the
- * missing parent directories (0755, root), and returns the entries in archive order.
+ * Where `path` really lands in the tree: a parent that is a symlink (a merged-/usr root's
+ * `sbin -> usr/sbin`) is followed, inside the root, as the VM will follow it.
+ */
+function resolveParents(path: string, byPath: ReadonlyMap<string, RootEntry>): string {
+  let parts = path.split('/');
+  for (let hops = 0; hops < 40; hops++) {
+    let redirected = false;
+    for (let i = 1; i < parts.length; i++) {
+      const prefix = parts.slice(0, i).join('/');
+      const entry = byPath.get(prefix);
+      if (entry?.kind !== 'symlink') continue;
+      const base = entry.target.startsWith('/') ? '' : parts.slice(0, i - 1).join('/');
+      const resolved: string[] = [];
+      for (const part of `${base}/${entry.target}`.split('/')) {
+        if (part === '' || part === '.') continue;
+        if (part === '..') resolved.pop();
+        else resolved.push(part);
+      }
+      parts = [...resolved, ...parts.slice(i)];
+      redirected = true;
+      break;
+    }
+    if (!redirected) return parts.join('/');
+  }
+  throw new Error(`'${path}' goes through too many symlinks`);
+}
+
+/**
+ * Merges layers of entries (later layers replace earlier entries at the same path; parents that
+ * are symlinks are followed), adds the missing parent directories (0755, root), and returns the
+ * entries in archive order.
  */
 export function mergeLayers(...layers: readonly (readonly RootEntry[])[]): RootEntry[] {
   const byPath = new Map<string, RootEntry>();
   for (const layer of layers) {
     for (const entry of layer) {
-      const path = normalizeRootPath(entry.path);
+      const path = resolveParents(normalizeRootPath(entry.path), byPath);
       const previous = byPath.get(path);
       // A layer's file replacing a directory would orphan the directory's children: refuse it.
       if (previous?.kind === 'directory' && entry.kind !== 'directory') {
