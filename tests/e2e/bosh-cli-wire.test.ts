@@ -5,7 +5,7 @@
 import { after, before, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import { spawn, type ChildProcess } from 'node:child_process';
-import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { request } from 'node:https';
 import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
@@ -178,13 +178,16 @@ describe('the requests of the stock bosh CLI v7', { timeout: 120_000 }, () => {
   before(async () => {
     stateDir = mkdtempSync(join(tmpdir(), 'refit-wire-'));
     port = await freePort();
-    director = spawn(
-      join(repo, 'packages/director/bin/refit-director'),
-      ['--state-dir', stateDir, '--port', String(port)],
-      {
-        stdio: ['ignore', 'pipe', 'inherit'],
-      },
+    // This test is about the HTTP surface, so it uses the small test CPI rather than VMs.
+    const config = join(stateDir, 'director.yml');
+    writeFileSync(
+      config,
+      `cpi: {name: test-cpi, executable: ${join(repo, 'packages/testkit/bin/test-cpi')}}\n`,
     );
+    const args = ['--state-dir', join(stateDir, 'state'), '--port', String(port), '--config', config];
+    director = spawn(join(repo, 'packages/director/bin/refit-director'), args, {
+      stdio: ['ignore', 'pipe', 'inherit'],
+    });
     await new Promise<void>((resolve, reject) => {
       const timer = setTimeout(() => reject(new Error('director not ready within 30 s')), 30_000);
       let seen = '';
@@ -197,8 +200,8 @@ describe('the requests of the stock bosh CLI v7', { timeout: 120_000 }, () => {
       });
       director.once('exit', (code) => reject(new Error(`director exited ${code} before ready`)));
     });
-    ca = readFileSync(join(stateDir, 'ca.pem'), 'utf8');
-    const creds = JSON.parse(readFileSync(join(stateDir, 'credentials.json'), 'utf8')) as Record<
+    ca = readFileSync(join(stateDir, 'state', 'ca.pem'), 'utf8');
+    const creds = JSON.parse(readFileSync(join(stateDir, 'state', 'credentials.json'), 'utf8')) as Record<
       string,
       string
     >;
