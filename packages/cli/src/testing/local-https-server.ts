@@ -19,7 +19,8 @@ export interface RecordedRequest {
   readonly body: Buffer;
 }
 
-export type Handler = (req: RecordedRequest, res: ServerResponse) => void | Promise<void>;
+/** A route handler; what it returns is ignored (a promise is awaited for its errors). */
+export type Handler = (req: RecordedRequest, res: ServerResponse) => unknown;
 
 export interface LocalHttpsServer {
   readonly url: string;
