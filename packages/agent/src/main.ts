@@ -1,11 +1,29 @@
+import { access } from 'node:fs/promises';
+import { join } from 'node:path';
 import { parseArgs } from 'node:util';
 import { startAgent } from './agent.ts';
 import { systemMounter } from './disks/mounter.ts';
 import { errorMessage } from './errors.ts';
 import { streamLog } from './log.ts';
 
-const USAGE = `usage: refit-agent --settings FILE [--base-dir DIR] [--heartbeat-interval SECONDS]
-                   [--supervision-cycle SECONDS] [--script-timeout SECONDS]`;
+const USAGE = `usage: refit-agent [--settings FILE] [--base-dir DIR] [--heartbeat-interval SECONDS]
+                   [--supervision-cycle SECONDS] [--script-timeout SECONDS]
+  --settings defaults to the first that exists of <base-dir>/var/vcap/bosh/config-drive/settings.json
+  and <base-dir>/var/vcap/bosh/settings.json`;
+
+async function defaultSettings(base: string): Promise<string | undefined> {
+  for (const rel of ['var/vcap/bosh/config-drive/settings.json', 'var/vcap/bosh/settings.json']) {
+    const file = join(base, rel);
+    if (
+      await access(file).then(
+        () => true,
+        () => false,
+      )
+    )
+      return file;
+  }
+  return undefined;
+}
 
 const log = streamLog((line) => process.stderr.write(line));
 
@@ -24,8 +42,9 @@ async function main(): Promise<number> {
     console.log(USAGE);
     return 0;
   }
-  if (values.settings === undefined) {
-    console.error(USAGE);
+  const settingsFile = values.settings ?? (await defaultSettings(values['base-dir']));
+  if (settingsFile === undefined) {
+    console.error(`refit-agent: no settings file given or found\n${USAGE}`);
     return 2;
   }
   const seconds = (name: string, text: string): number => {
@@ -34,7 +53,7 @@ async function main(): Promise<number> {
     return n * 1000;
   };
   const agent = await startAgent({
-    settingsFile: values.settings,
+    settingsFile,
     baseDir: values['base-dir'],
     log,
     mounter: systemMounter,

@@ -6,13 +6,23 @@ import { join } from 'node:path';
 import { pipeline } from 'node:stream/promises';
 import { createGzip } from 'node:zlib';
 import { after, before, describe, it } from 'node:test';
-import tar, { type Headers } from 'tar-stream';
+import tar from 'tar-stream';
+
+interface RawEntry {
+  name: string;
+  type: 'file' | 'symlink';
+  size?: number;
+  linkname?: string;
+}
 import { writeTree, exe } from '../testing/fixture.ts';
 import { createTgz, extractTgz } from './tgz.ts';
 
-async function rawTgz(file: string, entries: Headers[]): Promise<void> {
+async function rawTgz(file: string, entries: RawEntry[]): Promise<void> {
   const pack = tar.pack();
-  for (const e of entries) pack.entry(e, e.type === 'file' ? 'x' : undefined);
+  for (const e of entries) {
+    if (e.type === 'file') pack.entry(e, 'x');
+    else pack.entry(e);
+  }
   pack.finalize();
   await pipeline(pack, createGzip(), createWriteStream(file));
 }

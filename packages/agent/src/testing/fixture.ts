@@ -46,7 +46,7 @@ export async function agentFixture(
     mounter?: Mounter;
     settings?: Record<string, unknown>;
     scriptTimeoutMs?: number;
-    sleep?: (s: number) => Promise<void>;
+    sleep?: (s: number, signal: AbortSignal) => Promise<void>;
   } = {},
 ): Promise<AgentFixture> {
   const dir = await mkdtemp(join(tmpdir(), 'refit-agent-'));
