@@ -9,6 +9,8 @@ import { followTaskOutput } from './follow-events.ts';
 interface TaskArgs {
   readonly id: number | undefined;
   readonly type: TaskOutputType;
+  /** `--event`: the raw event log, as the stock CLI prints it with that flag. */
+  readonly raw: boolean;
   readonly all: boolean;
 }
 
@@ -36,6 +38,7 @@ export const task: Command<TaskArgs> = {
     .transform(({ positionals, flags }) => ({
       id: positionals,
       type: flags.cpi ? 'cpi' : flags.debug ? 'debug' : flags.result ? 'result' : 'event',
+      raw: flags.event,
       all: flags.all,
     })),
   async run(deps, args, signal) {
@@ -53,7 +56,7 @@ export const task: Command<TaskArgs> = {
     } else {
       await findTask(client, id, signal);
     }
-    await followTaskOutput(deps, client, id, signal, args.type);
+    await followTaskOutput(deps, client, id, signal, args.type, args.raw ? 'plain' : undefined);
     return result();
   },
 };

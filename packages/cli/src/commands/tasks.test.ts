@@ -79,6 +79,11 @@ describe('refit tasks, task, cancel-task', () => {
     assert.match(run.stdout, /\nTask 9\n\n\/stemcells\/s\/1\n\nTask 9 done\n\nSucceeded\n$/);
     const events = await env.run(['--tty', 'task', '9']);
     assert.match(events.stdout, /Task 9 \| 20:30:00 \| S: T \(\)\n/);
+    const raw = await env.run(['--tty', 'task', '9', '--event']);
+    assert.match(
+      raw.stdout,
+      /\nTask 9\n\n\{"time":1764016200,"stage":"S","tags":\[\],"task":"T","state":"finished"\}\n\nTask 9 done\n/,
+    );
     current = [];
     const none = await env.run(['task']);
     assert.equal(none.code, 1);
