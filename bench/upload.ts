@@ -10,7 +10,7 @@ import { createReadStream, createWriteStream } from 'node:fs';
 import { mkdtemp, readFile, rm, stat } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { PassThrough, type Writable } from 'node:stream';
+import { PassThrough } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import { createGzip } from 'node:zlib';
 import tar from 'tar-stream';
@@ -29,10 +29,10 @@ const flagSets = (process.env.REFIT_BENCH_NODE_FLAGS ?? 'none;--max-semi-space-s
 const block = randomBytes(4 * MB); // incompressible, and 4 MB apart is beyond gzip's window
 
 /** Writes `bytes` of incompressible data into a tar entry. */
-async function fill(entry: Writable, bytes: number): Promise<void> {
+async function fill(entry: TarEntryWriter, bytes: number): Promise<void> {
   for (let left = bytes; left > 0; left -= block.length) {
     const chunk = left >= block.length ? block : block.subarray(0, left);
-    if (!entry.write(chunk)) await new Promise((resolve) => entry.once('drain', resolve));
+    if (!entry.write(chunk)) await new Promise<void>((resolve) => entry.once('drain', () => resolve()));
   }
   await new Promise<void>((resolve, reject) =>
     entry.end((error?: Error | null) => (error ? reject(error) : resolve())),
@@ -48,7 +48,9 @@ async function writeTgz(path: string, members: (pack: tar.Pack) => Promise<void>
   await writing;
 }
 
-function entry(pack: tar.Pack, header: Partial<tar.Header> & { name: string }): Writable {
+type TarEntryWriter = ReturnType<tar.Pack['entry']>;
+
+function entry(pack: tar.Pack, header: Partial<tar.Header> & { name: string }): TarEntryWriter {
   return pack.entry({ mode: 0o644, ...header });
 }
 
