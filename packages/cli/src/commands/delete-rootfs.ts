@@ -15,8 +15,8 @@ export const deleteRootfs: Command<{ readonly name: string; readonly version: st
     .object({ positionals: onePositional('NAME/VERSION').pipe(nameVersionSlug) })
     .transform(({ positionals }) => positionals),
   async run(deps, args, signal) {
-    await deps.ui.confirm();
     const client = await deps.session.director();
+    await deps.ui.confirm();
     const taskId = await requestDelete(client, args, signal);
     await followTaskOutput(deps, client, taskId, signal);
     return result();

@@ -29,8 +29,8 @@ export const deleteStemcell: Command<DeleteStemcellArgs> = {
     })
     .transform(({ positionals, flags }) => ({ ...positionals, force: flags.force })),
   async run(deps, args, signal) {
-    await deps.ui.confirm();
     const client = await deps.session.director();
+    await deps.ui.confirm();
     const taskId = await requestDelete(client, args, args.force, signal);
     try {
       await followTaskOutput(deps, client, taskId, signal);
