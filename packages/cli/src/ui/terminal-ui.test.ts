@@ -43,8 +43,12 @@ describe('TerminalUi', () => {
     sink.taskOutputChunk(4, '{"time":0,"stage":"S","tags":[],"task":"T","state":"started"}\n');
     sink.taskFinished(4, 'done');
     ui.finish(result(table));
-    const document = JSON.parse(out.stdout);
-    assert.deepEqual(document.Tables[0].Rows, [{ a: 'x' }]);
+    const document = JSON.parse(out.stdout) as {
+      Tables: { Rows: unknown[] }[];
+      Blocks: string[];
+      Lines: string[];
+    };
+    assert.deepEqual(document.Tables[0]?.Rows, [{ a: 'x' }]);
     assert.deepEqual(document.Blocks, ['\nTask 4 | 00:00:00 | S: T']);
     assert.equal(document.Lines[0], 'Using environment');
     assert.equal(document.Lines[1], 'Task 4');
