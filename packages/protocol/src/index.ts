@@ -8,3 +8,5 @@ export * from './task.ts';
 export * from './agent-actions.ts';
 export * from './api-cli.ts';
 export * from './cli-config.ts';
+export * from './deployment-manifest.ts';
+export * from './cloud-config.ts';

@@ -1,0 +1,50 @@
+import type { ResolvedStemcell } from '../manifests/compile-manifest.ts';
+import { StemcellStrategy } from '../manifests/update-config.ts';
+import { Change, vmReplacingChanges, type CurrentInstance, type StrategyDecision } from './plan-types.ts';
+
+/** A generic stemcell (rootfs) the director holds: what a reload needs. */
+export interface ReloadableStemcell {
+  readonly operatingSystem: string;
+  readonly version: string;
+}
+
+/**
+ * How to replace the VM of an instance that needs one. `reload` only when it was asked for
+ * (manifest `stemcell_strategy` or the deploy flag), the stemcell is the sole VM-replacing
+ * change, the VM exists and its agent answers, the OS is not Windows and a generic stemcell of
+ * the target OS and version is uploaded. Otherwise `recreate`, saying why.
+ */
+export function chooseStemcellStrategy(args: {
+  readonly requested: StemcellStrategy;
+  readonly changes: ReadonlySet<Change>;
+  readonly current: CurrentInstance;
+  readonly target: ResolvedStemcell;
+  readonly reloadable: readonly ReloadableStemcell[];
+}): StrategyDecision {
+  const { changes, current, target } = args;
+  const replacing = [...changes].filter((c) => vmReplacingChanges.has(c));
+  const from = current.vm ? `${current.vm.stemcell.name}/${current.vm.stemcell.version}` : 'none';
+  const to = `${target.name}/${target.version}`;
+  const because = `${replacing.join(', ')} changed`;
+  if (args.requested !== StemcellStrategy.reload) {
+    return { strategy: StemcellStrategy.recreate, reason: because };
+  }
+  const refuse = (why: string): StrategyDecision => ({
+    strategy: StemcellStrategy.recreate,
+    reason: `reload not possible: ${why}`,
+  });
+  if (replacing.length !== 1 || replacing[0] !== Change.stemcell) {
+    const others = replacing.filter((c) => c !== Change.stemcell);
+    return refuse(`${others.join(', ')} ${others.length === 1 ? 'needs' : 'need'} a new VM`);
+  }
+  if (current.vm === null) return refuse('the instance has no VM');
+  if (current.agentResponsive === false) return refuse('the agent does not respond');
+  if (/windows/i.test(target.operatingSystem)) return refuse(`${target.operatingSystem} cannot be reloaded`);
+  const rootfs = args.reloadable.some(
+    (r) => r.operatingSystem === target.operatingSystem && r.version === target.version,
+  );
+  if (!rootfs) {
+    return refuse(`no generic stemcell ${target.operatingSystem}/${target.version} uploaded (upload-rootfs)`);
+  }
+  return { strategy: StemcellStrategy.reload, reason: `stemcell ${from} → ${to}` };
+}
