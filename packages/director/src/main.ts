@@ -24,6 +24,7 @@ import { DbEventRecorder } from './events/db-event-recorder.ts';
 import { eventsFeature } from './events/events-feature.ts';
 import type { DirectorDeps, Feature } from './feature.ts';
 import { locksFeature } from './locks/locks-feature.ts';
+import { releasesFeature } from './releases/index.ts';
 import { rootfsFeature } from './rootfs/index.ts';
 import { stemcellsFeature } from './stemcells/index.ts';
 import { RequestContextStore } from './tasks/request-context.ts';
@@ -39,7 +40,7 @@ const repoRoot = resolve(dirname(fileURLToPath(import.meta.url)), '../../..');
 function directorFeatures(env: NodeJS.ProcessEnv): Feature[] {
   const core: Feature[] = [configsFeature, eventsFeature, locksFeature];
   // GET /stemcells reads the rootfs table: both always listed together (migrations 002, 003).
-  const artifacts: Feature[] = [stemcellsFeature, rootfsFeature];
+  const artifacts: Feature[] = [stemcellsFeature, rootfsFeature, releasesFeature];
   // TEST ONLY: long-running tasks for the end-to-end tests (see test-task-feature.ts).
   const testOnly: Feature[] = env.REFIT_DIRECTOR_TEST_TASKS === '1' ? [testTaskFeature] : [];
   return [...core, ...artifacts, ...testOnly];

@@ -10,3 +10,4 @@ export * from './api-cli.ts';
 export * from './cli-config.ts';
 export * from './deployment-manifest.ts';
 export * from './cloud-config.ts';
+export * from './release.ts';
