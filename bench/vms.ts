@@ -142,16 +142,24 @@ try {
     allAnswered: boolean;
     slowestPingMs: number;
     memUsedMb: number;
+    failedCreates: string[];
     createP50: number;
   }[] = [];
   const rampStart = performance.now();
   let held = 0;
   while (live.size + step <= maxVms && performance.now() - rampStart < budgetMs) {
-    const added = await inBatches(
-      Array.from({ length: step }, (_, i) => i),
-      parallel,
-      () => createVm(),
-    );
+    const failedCreates: string[] = [];
+    const added = (
+      await inBatches(
+        Array.from({ length: step }, (_, i) => i),
+        parallel,
+        () =>
+          createVm().catch((error: unknown) => {
+            failedCreates.push(error instanceof Error ? error.message : String(error));
+            return undefined;
+          }),
+      )
+    ).filter((a) => a !== undefined);
     await new Promise((r) => setTimeout(r, 2000)); // let the new agents settle
     const pings = await Promise.all(
       [...live.values()].map(async (agentId) => {
@@ -165,8 +173,9 @@ try {
       }),
     );
     const slowest = Math.max(...pings);
-    const allAnswered = slowest <= 1000;
+    const allAnswered = slowest <= 1000 && failedCreates.length === 0;
     ramp.push({
+      failedCreates,
       vms: live.size,
       allAnswered,
       slowestPingMs: slowest,
@@ -176,6 +185,10 @@ try {
         50,
       ),
     });
+    const last = ramp.at(-1);
+    console.error(
+      `ramp: ${live.size} VMs, slowest ping ${slowest.toFixed(0)} ms, ${failedCreates.length} failed creates, ${last?.memUsedMb.toFixed(0)} MB used`,
+    );
     if (!allAnswered) break;
     held = live.size;
   }
@@ -204,7 +217,13 @@ try {
     );
   }
   const bound = live.size + step > maxVms ? `--max-vms ${maxVms}` : `--budget-s ${flags['budget-s']}`;
-  const stoppedBy = ramp.at(-1)?.allAnswered === false ? 'a missed ping' : `the bound (${bound})`;
+  const lastStep = ramp.at(-1);
+  const stoppedBy =
+    lastStep === undefined || lastStep.allAnswered
+      ? `the bound (${bound})`
+      : lastStep.failedCreates.length > 0
+        ? 'a failed create_vm'
+        : 'a ping slower than 1 s';
   console.log(
     `\nheld ${held} VMs with every agent answering ping within 1 s (ramp stopped by ${stoppedBy}, ${fmt(rampMs)})`,
   );
