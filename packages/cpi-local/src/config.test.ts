@@ -3,8 +3,8 @@ import { describe, it } from 'node:test';
 import { ConfigError, parseConfig } from './config.ts';
 
 describe('config', () => {
-  it('reads YAML with defaults applied', () => {
-    const config = parseConfig(
+  it('reads YAML with defaults applied', async () => {
+    const config = await parseConfig(
       'state_dir: /var/refit/cpi\nagent:\n  mbus: nats://a:b@127.0.0.1:4222\ndelays: { create_vm: 20 }\n',
       'cpi.yml',
     );
@@ -16,8 +16,8 @@ describe('config', () => {
     assert.ok(Object.isFrozen(config));
   });
 
-  it('reads JSON', () => {
-    const config = parseConfig(
+  it('reads JSON', async () => {
+    const config = await parseConfig(
       JSON.stringify({
         state_dir: '/s',
         agent: { mbus: 'nats://127.0.0.1:4222', blobstore: { provider: 'dav' } },
@@ -28,15 +28,15 @@ describe('config', () => {
     assert.deepEqual(config.delays, {});
   });
 
-  it('refuses a relative state dir, a non-loopback mbus and negative delays, naming the file', () => {
+  it('refuses a relative state dir, a non-loopback mbus and negative delays, naming the file', async () => {
     for (const text of [
       'state_dir: rel\nagent: { mbus: "nats://127.0.0.1:4222" }',
       'state_dir: /s\nagent: { mbus: "nats://10.0.0.1:4222" }',
       'state_dir: /s\nagent: { mbus: "nats://127.0.0.1:4222" }\ndelays: { create_vm: -1 }',
       ': : not yaml',
     ]) {
-      assert.throws(
-        () => parseConfig(text, 'bad.yml'),
+      await assert.rejects(
+        parseConfig(text, 'bad.yml'),
         (e: unknown) => e instanceof ConfigError && e.message.startsWith('bad.yml'),
       );
     }

@@ -1,6 +1,5 @@
 import { readFile } from 'node:fs/promises';
 import { isAbsolute } from 'node:path';
-import { parse as parseYaml } from 'yaml';
 import { z } from 'zod';
 import { BlobstoreSettings } from '@refit/protocol';
 import { isLoopbackHost } from './networks.ts';
@@ -53,10 +52,11 @@ export class ConfigError extends Error {
   override name = 'ConfigError';
 }
 
-export function parseConfig(text: string, source: string): LocalCpiConfig {
+export async function parseConfig(text: string, source: string): Promise<LocalCpiConfig> {
   let raw: unknown;
   try {
-    raw = parseYaml(text); // YAML is a superset of JSON
+    // JSON first: YAML is a superset, but loading the YAML parser costs every call start-up time.
+    raw = await parseJsonOrYaml(text);
   } catch (error) {
     throw new ConfigError(`${source}: not JSON or YAML`, { cause: error });
   }
@@ -79,6 +79,15 @@ export function parseConfig(text: string, source: string): LocalCpiConfig {
     hostBusybox: c.host_busybox,
     bootTimeoutMs: c.boot_timeout_ms,
   });
+}
+
+async function parseJsonOrYaml(text: string): Promise<unknown> {
+  try {
+    return JSON.parse(text) as unknown;
+  } catch {
+    const { parse } = await import('yaml');
+    return parse(text) as unknown;
+  }
 }
 
 export async function loadConfig(path: string): Promise<LocalCpiConfig> {

@@ -4,7 +4,7 @@ import { CpiErrorType, CpiResponse } from '@refit/protocol';
 import { parseConfig } from './config.ts';
 import { handleRequest } from './handle-request.ts';
 
-const config = parseConfig(
+const config = await parseConfig(
   'state_dir: /nonexistent/refit-cpi-test\nagent: { mbus: "nats://127.0.0.1:4222" }',
   't',
 );

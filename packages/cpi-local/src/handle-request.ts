@@ -3,7 +3,7 @@ import { CpiErrorType, CpiRequest, type CpiResponse } from '@refit/protocol';
 import type { LocalCpiConfig } from './config.ts';
 import type { CpiContext } from './context.ts';
 import { CpiFailure } from './cpi-failure.ts';
-import { cpiMethods, notSupported } from './methods/index.ts';
+import { loadCpiMethod, notSupported } from './methods/index.ts';
 import { StateLayout } from './state/layout.ts';
 
 function failure(error: unknown): CpiResponse['error'] {
@@ -33,8 +33,8 @@ export async function handleRequest(
       throw new CpiFailure(CpiErrorType.CpiError, 'request is not a CPI request (method, arguments)');
     const { method, arguments: args } = request.data;
     if (config instanceof Error) throw CpiFailure.cloud(config.message, { cause: config });
-    const handler = cpiMethods.get(method);
-    if (handler === undefined) {
+    const handler = await loadCpiMethod(method);
+    if (handler === null) {
       if (notSupported.has(method)) {
         throw new CpiFailure(
           CpiErrorType.NotSupported,

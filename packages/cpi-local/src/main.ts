@@ -1,11 +1,4 @@
 import { text } from 'node:stream/consumers';
-import { loadConfig } from './config.ts';
-import { handleRequest } from './handle-request.ts';
-import { StateLayout } from './state/layout.ts';
-import { findVm } from './state/stores.ts';
-import { readJsonFile } from './state/json-file.ts';
-import { VmMetadata } from './state/records.ts';
-import { runSupervisor } from './vm/supervisor.ts';
 
 const usage = `usage:
   refit-cpi-local --config FILE            one CPI request on stdin, the response on stdout
@@ -17,8 +10,10 @@ function option(argv: readonly string[], name: string): string | undefined {
   return i >= 0 ? argv[i + 1] : undefined;
 }
 
+// Modules load per command: the supervisor lives as long as its VM and must stay small.
 async function main(argv: readonly string[]): Promise<number> {
   if (argv[0] === 'supervise' && argv[1] !== undefined) {
+    const { runSupervisor } = await import('./vm/supervisor.ts');
     await runSupervisor(argv[1]);
     return 0;
   }
@@ -27,19 +22,18 @@ async function main(argv: readonly string[]): Promise<number> {
     console.error(usage);
     return 2;
   }
+  const { loadConfig } = await import('./config.ts');
   if (argv[0] === 'tags') {
-    const config = await loadConfig(configPath);
-    const state = new StateLayout(config.stateDir);
-    const vm = await findVm(state, argv[1]);
-    if (vm === null) {
+    const { vmTags } = await import('./vm-tags.ts');
+    const tags = await vmTags(await loadConfig(configPath), argv[1] ?? '');
+    if (tags === null) {
       console.error(`VM '${argv[1] ?? ''}' not found`);
       return 1;
     }
-    console.log(
-      JSON.stringify((await readJsonFile(state.vm(vm.cid).metadataFile, VmMetadata)) ?? {}, null, 2),
-    );
+    console.log(JSON.stringify(tags, null, 2));
     return 0;
   }
+  const { handleRequest } = await import('./handle-request.ts');
   const config = await loadConfig(configPath).catch((error: unknown) => error as Error);
   const input = await text(process.stdin);
   const response = await handleRequest(config, input, new AbortController().signal);

@@ -1,8 +1,8 @@
 import { access, mkdir, readFile, rm } from 'node:fs/promises';
-import { LocalVmBoot } from '@refit/protocol';
-import { readJsonFile, writeJsonFile } from '../state/json-file.ts';
+import { writeJsonFile } from '../state/json-file.ts';
 import type { VmLayout } from '../state/layout.ts';
 import { ensureAttachMount } from './attach-mounts.ts';
+import { parseBoot, readOptional } from './supervisor-files.ts';
 
 export class BootStepError extends Error {
   override name = 'BootStepError';
@@ -20,8 +20,9 @@ const exists = (path: string) =>
  * the host-side attach mount exists (it does not survive a host restart). Returns the lower.
  */
 export async function runBootStep(vm: VmLayout): Promise<string> {
-  const boot = await readJsonFile(vm.bootFile, LocalVmBoot);
-  if (boot === null) throw new BootStepError(`${vm.bootFile} is missing`);
+  const text = await readOptional(vm.bootFile);
+  if (text === null) throw new BootStepError(`${vm.bootFile} is missing`);
+  const boot = parseBoot(text, vm.bootFile);
   let lower = boot.lower;
   if (!(await exists(lower))) {
     if (boot.fallback === null || !(await exists(boot.fallback))) {

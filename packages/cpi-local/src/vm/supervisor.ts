@@ -1,14 +1,14 @@
 import { spawn, type ChildProcess } from 'node:child_process';
 import { open } from 'node:fs/promises';
 import type { Readable } from 'node:stream';
-import { LocalVmStatus, type LocalProcessId } from '@refit/protocol';
+import type { LocalProcessId, LocalVmStatus } from '@refit/protocol';
 import { childPids, processId, signalProcess } from '../host/process.ts';
 import { hostEnv } from '../host/run.ts';
-import { readJsonFile, writeJsonFile } from '../state/json-file.ts';
+import { writeJsonFile } from '../state/json-file.ts';
 import { VmLayout } from '../state/layout.ts';
-import { VmRecord } from '../state/records.ts';
 import { unshareArgs } from './boot-script.ts';
 import { consoleTail, runBootStep } from './boot-step.ts';
+import { parsePreviousStatus, parseSupervisedVm, readOptional } from './supervisor-files.ts';
 
 type Command = 'reboot' | 'stop';
 type BootEnd =
@@ -70,11 +70,22 @@ function describeExit(code: number | null, signal: NodeJS.Signals | null): strin
  */
 export async function runSupervisor(vmDir: string): Promise<void> {
   const vm = new VmLayout(vmDir);
-  const record = await readJsonFile(vm.vmFile, VmRecord);
-  if (record === null) throw new Error(`${vm.vmFile} is missing`);
+  const vmText = await readOptional(vm.vmFile);
+  if (vmText === null) throw new Error(`${vm.vmFile} is missing`);
+  const record = parseSupervisedVm(vmText, vm.vmFile);
   const me = await processId(process.pid);
   if (me === null) throw new Error('cannot read own /proc entry');
-  const previous = await readJsonFile(vm.statusFile, LocalVmStatus).catch(() => null);
+  const previousText = await readOptional(vm.statusFile).catch(() => null);
+  const previous =
+    previousText === null
+      ? null
+      : (() => {
+          try {
+            return parsePreviousStatus(previousText);
+          } catch {
+            return null;
+          }
+        })();
 
   let status: LocalVmStatus = {
     power: 'booting',
@@ -83,7 +94,7 @@ export async function runSupervisor(vmDir: string): Promise<void> {
     unshare: null,
     init: null,
     lower: null,
-    last_exit: previous?.last_exit ?? null,
+    last_exit: previous?.lastExit ?? null,
     message: null,
     updated_at: new Date().toISOString(),
   };
@@ -126,8 +137,8 @@ export async function runSupervisor(vmDir: string): Promise<void> {
         attach: vm.attach,
         configDrive: vm.configDrive,
         hostname: record.cid,
-        hostBusybox: record.host_busybox,
-        initPath: record.init_path,
+        hostBusybox: record.hostBusybox,
+        initPath: record.initPath,
       }),
       { env: hostEnv, stdio: ['ignore', console_.fd, console_.fd, 'pipe'] },
     );
@@ -136,7 +147,7 @@ export async function runSupervisor(vmDir: string): Promise<void> {
     const booted = await Promise.race([
       bootedLine(child.stdio[3] as Readable),
       exited.then(() => false),
-      new Promise<false>((resolve) => setTimeout(() => resolve(false), record.boot_timeout_ms).unref()),
+      new Promise<false>((resolve) => setTimeout(() => resolve(false), record.bootTimeoutMs).unref()),
     ]);
     let init: LocalProcessId | null = null;
     if (booted && child.pid !== undefined) {

@@ -54,7 +54,9 @@ export async function startSupervisor(vm: VmLayout, signal: AbortSignal): Promis
   const before = (await readStatus(vm))?.boots ?? 0;
   const log = await open(vm.supervisorLog, 'a');
   try {
-    const child = spawn(process.execPath, [mainPath, 'supervise', vm.dir], {
+    // Small heap limits: the supervisor holds almost nothing and lives as long as the VM.
+    const flags = ['--max-old-space-size=32', '--max-semi-space-size=1'];
+    const child = spawn(process.execPath, [...flags, mainPath, 'supervise', vm.dir], {
       detached: true,
       cwd: '/',
       stdio: ['ignore', log.fd, log.fd],
