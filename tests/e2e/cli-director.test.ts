@@ -2,6 +2,7 @@ import assert from 'node:assert/strict';
 import { execFile, spawn, type ChildProcess } from 'node:child_process';
 import { createHash } from 'node:crypto';
 import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
+import { createServer as createHttpServer } from 'node:http';
 import { request } from 'node:https';
 import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
@@ -233,6 +234,49 @@ describe('refit CLI against refit-director', { timeout: 240_000 }, () => {
     assert.equal(deleted.code, 0, deleted.stdout + deleted.stderr);
     const empty = await refit(['--tty', 'stemcells'], { env: asAdmin() });
     assert.match(empty.stdout, /\n0 stemcells\n/);
+  });
+
+  it('uploads a stemcell from a URL with its digest (the director downloads it), and refuses a wrong digest', async () => {
+    const image = Buffer.from('remote image');
+    const tarball = join(work, 'remote-stemcell.tgz');
+    await makeTarball(tarball, [
+      {
+        name: 'stemcell.MF',
+        content:
+          'name: bosh-refit-remote-stemcell\nversion: "3.1"\noperating_system: ubuntu-jammy\n' +
+          `sha1: ${createHash('sha1').update(image).digest('hex')}\nstemcell_formats: [general-tar]\n`,
+      },
+      { name: 'image', content: image },
+    ]);
+    const bytes = await readFile(tarball);
+    const files = createHttpServer((req, res) => {
+      if (req.url === '/remote-stemcell.tgz')
+        res.writeHead(200, { 'content-length': bytes.length }).end(bytes);
+      else res.writeHead(404).end();
+    });
+    await new Promise<void>((ok) => files.listen(0, '127.0.0.1', ok));
+    const location = `http://127.0.0.1:${(files.address() as { port: number }).port}/remote-stemcell.tgz`;
+    try {
+      const wrong = await refit(['--tty', 'upload-stemcell', location, '--sha1', '0'.repeat(40)], {
+        env: asAdmin(),
+      });
+      assert.equal(wrong.code, 1);
+      assert.match(wrong.stderr, /Expected task '\d+' to succeed but state is 'error'/);
+
+      const sha1 = createHash('sha1').update(bytes).digest('hex');
+      const args = ['--name', 'bosh-refit-remote-stemcell', '--version', '3.1', '--sha1', sha1];
+      const good = await refit(['--tty', 'upload-stemcell', location, ...args], { env: asAdmin() });
+      assert.equal(good.code, 0, good.stdout + good.stderr);
+      assert.match(good.stdout, /Downloading remote stemcell/);
+      const again = await refit(['--tty', 'upload-stemcell', location, ...args], { env: asAdmin() });
+      assert.match(again.stdout, /Stemcell 'bosh-refit-remote-stemcell\/3\.1' already exists\./);
+    } finally {
+      await new Promise<void>((ok) => files.close(() => ok()));
+    }
+    assert.equal(
+      (await refit(['-n', 'delete-stemcell', 'bosh-refit-remote-stemcell/3.1'], { env: asAdmin() })).code,
+      0,
+    );
   });
 
   it('uploads a generic stemcell (rootfs), shows it in rootfs and in the Rootfs column, deletes it', async () => {

@@ -33,6 +33,22 @@ describe('parseCommandLine', () => {
     assert.deepEqual(parseCommandLine(['-ex', 'env'], globals, lookup).flags, { environment: 'x' });
   });
 
+  it("prefers a command's flag over a global flag of the same name", () => {
+    const withVersion: FlagSpec[] = [
+      ...globals,
+      { name: 'version', short: 'v', kind: 'boolean', description: '' },
+    ];
+    const lookupVersion = (name: string) =>
+      name === 'upload-stemcell' ? [{ name: 'version', kind: 'string' as const, description: '' }] : [];
+    assert.deepEqual(
+      parseCommandLine(['upload-stemcell', '--version', '1.2'], withVersion, lookupVersion).flags,
+      {
+        version: '1.2',
+      },
+    );
+    assert.deepEqual(parseCommandLine(['--version'], withVersion, lookupVersion).flags, { version: true });
+  });
+
   it('treats everything after -- as positionals', () => {
     const parsed = parseCommandLine(['tasks', '--', '--json'], globals, lookup);
     assert.deepEqual(parsed.positionals, ['--json']);

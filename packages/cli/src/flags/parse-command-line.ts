@@ -27,7 +27,9 @@ export function parseCommandLine(
   const addPositional = (token: string): void => {
     if (command === undefined) {
       command = token;
-      specs = [...globalFlags, ...(commandFlags(token) ?? [])];
+      // A command's own flag wins over a global one of the same name (go-flags looks in the
+      // command's group first): `upload-stemcell --version 1.2` is not the global --version.
+      specs = [...(commandFlags(token) ?? []), ...globalFlags];
     } else {
       positionals.push(token);
     }
