@@ -15,7 +15,5 @@ export const CliConfigEnvironment = z
   .strict();
 export type CliConfigEnvironment = z.infer<typeof CliConfigEnvironment>;
 
-export const CliConfigFile = z
-  .object({ environments: z.array(CliConfigEnvironment).default([]) })
-  .strict();
+export const CliConfigFile = z.object({ environments: z.array(CliConfigEnvironment).default([]) }).strict();
 export type CliConfigFile = z.infer<typeof CliConfigFile>;
