@@ -111,6 +111,10 @@ export class ProcessSupervisor {
     for (const t of this.#order) t.monitored = true;
     const sequence = (async () => {
       for (const t of this.#order) {
+        if (t.starting) {
+          await t.starting;
+          continue;
+        }
         if (await this.#liveness(t)) continue;
         await this.#start(t);
       }
@@ -206,6 +210,8 @@ export class ProcessSupervisor {
   }
 
   #start(t: Tracked): Promise<void> {
+    // One start program at a time per process: a second one would orphan the first's daemon.
+    if (t.starting) return t.starting;
     const run = (async () => {
       t.state = 'starting';
       const deadline = Date.now() + t.spec.start.timeoutSeconds * 1000;
