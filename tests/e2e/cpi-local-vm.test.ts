@@ -218,6 +218,73 @@ describe('refit-cpi-local VMs', { skip: process.getuid?.() !== 0 ? 'needs root' 
     await cpi.call('delete_disk', [disk]);
   });
 
+  it('set_vm_metadata is printed by `refit-cpi-local tags`', { timeout }, async () => {
+    const vm = await createVm();
+    const tags = { director: 'd', deployment: 'dep', name: 'web/0', index: '0' };
+    await cpi.call('set_vm_metadata', [vm, tags]);
+    const { stdout } = await run(cpiBin, ['tags', vm, '--config', join(scratch, 'cpi.json')]);
+    assert.deepEqual(JSON.parse(stdout), tags);
+    await cpi.call('delete_vm', [vm]);
+    await assert.rejects(run(cpiBin, ['tags', vm, '--config', join(scratch, 'cpi.json')]), /not found/);
+  });
+
+  it(
+    'the boot step takes the lower dir from boot.json and falls back when it is gone',
+    { timeout },
+    async () => {
+      const vm = await createVm();
+      const bootFile = join(vmDir(vm), 'boot.json');
+      const boot = JSON.parse(await readFile(bootFile, 'utf8'));
+      await writeFile(
+        bootFile,
+        JSON.stringify({ lower: join(scratch, 'no-such-root'), fallback: boot.lower }),
+      );
+      await cpi.call('reboot_vm', [vm]);
+      const s = await status(vm);
+      assert.equal(s.power, 'running');
+      assert.equal(s.lower, boot.lower);
+      await cpi.call('delete_vm', [vm]);
+    },
+  );
+
+  it(
+    'a VM that cannot boot fails create_vm with VMCreationFailed and leaves nothing',
+    { timeout },
+    async () => {
+      const image = join(scratch, 'broken.tgz');
+      await run('tar', [
+        '-C',
+        join(scratch),
+        '-czf',
+        image,
+        '--transform',
+        's,^cpi.json$,sbin/refit-init,',
+        'cpi.json',
+      ]);
+      const broken = (await cpi.call('create_stemcell', [image, {}])) as string;
+      const roots = await readdir(join(stateDir, 'roots'));
+      // Remove the unpacked root behind the CPI's back: the boot step then has no root to boot.
+      const brokenRoot = JSON.parse(await readFile(join(stateDir, 'stemcells', `${broken}.json`), 'utf8'))
+        .root as string;
+      assert.ok(roots.some((r) => brokenRoot.endsWith(r)));
+      await run('rm', ['-rf', brokenRoot]);
+      const vmsBefore = await readdir(join(stateDir, 'vms'));
+      const error = await cpi.failure('create_vm', [
+        'agent-broken',
+        broken,
+        {},
+        { n: { type: 'manual', ip: '127.0.2.250', cloud_properties: {} } },
+        [],
+        {},
+      ]);
+      assert.equal(error.type, CpiErrorType.VMCreationFailed);
+      assert.match(error.message, /no-such-root|missing/);
+      assert.deepEqual(await readdir(join(stateDir, 'vms')), vmsBefore);
+      assert.deepEqual(await processesMentioning(join(stateDir, 'vms')), []);
+      await cpi.call('delete_stemcell', [broken]);
+    },
+  );
+
   it('the latency model delays a method by the configured time', { timeout }, async () => {
     const started = performance.now();
     assert.equal(await cpi.call('has_disk', ['disk-00000000-0000-4000-8000-000000000000']), false);
