@@ -127,6 +127,17 @@ for (const backend of testBackends()) {
       assert.equal(again.task.state, 'done');
       assert.match(again.events, /\(already exists, skipped\)/);
       assert.deepEqual(await list(), before);
+      // fix stores the archive again and drops the blob it replaces (tarballs carry mtimes).
+      const rebuilt = await rootfsTgz({ version: '1.0' });
+      const fixed = await run('POST', '/rootfs?fix=true', rebuilt);
+      assert.equal(fixed.task.state, 'done', fixed.events);
+      assert.doesNotMatch(fixed.events, /\(already exists, skipped\)/);
+      assert.match(fixed.events, /"task":"Verifying and storing rootfs refit-generic-noble\/1.0"/);
+      assert.deepEqual(
+        (await list()).map((r) => [r.version, r.blobstore_id, r.size]),
+        [['1.0', sha256(rebuilt), rebuilt.length]],
+      );
+      assert.deepEqual(await blobs(), [`${sha256(rebuilt).slice(0, 2)}/${sha256(rebuilt)}`]);
     });
 
     it('downloads a rootfs from a URL, checking its digest in the same pass', async () => {

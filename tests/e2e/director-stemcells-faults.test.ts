@@ -9,7 +9,7 @@ import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import type { StemcellListItem } from '@refit/protocol';
 import { startUploadLab, type UploadLab } from '@refit/director/stemcells/director-process.test-support.ts';
-import { stemcellTgz } from '@refit/director/stemcells/upload-fixtures.test-support.ts';
+import { rootfsTgz, stemcellTgz } from '@refit/director/stemcells/upload-fixtures.test-support.ts';
 
 const raw = { 'content-type': 'application/x-compressed' };
 const json = { 'content-type': 'application/json' };
@@ -126,46 +126,55 @@ describe('stemcell uploads with a misbehaving CPI or director', () => {
     }
   });
 
-  it('recovers from SIGKILL in the middle of a raw upload body', async () => {
-    await lab.cpi.configure({});
-    const director = lab.director;
-    const ca = await readFile(join(lab.stateDir, 'ca.pem'), 'utf8');
-    const credentials = JSON.parse(await readFile(join(lab.stateDir, 'credentials.json'), 'utf8')) as {
-      client: string;
-      client_secret: string;
-    };
-    const req = request({
-      host: '127.0.0.1',
-      port: director.port,
-      method: 'POST',
-      path: '/stemcells',
-      ca,
-      agent: false,
-      headers: {
-        ...raw,
-        'content-length': String(10 * 1024 * 1024),
-        authorization: `Basic ${Buffer.from(`${credentials.client}:${credentials.client_secret}`).toString('base64')}`,
-      },
+  for (const path of ['/stemcells', '/rootfs']) {
+    it(`recovers from SIGKILL in the middle of a raw upload body (${path})`, async () => {
+      await lab.cpi.configure({});
+      const director = lab.director;
+      const ca = await readFile(join(lab.stateDir, 'ca.pem'), 'utf8');
+      const credentials = JSON.parse(await readFile(join(lab.stateDir, 'credentials.json'), 'utf8')) as {
+        client: string;
+        client_secret: string;
+      };
+      const req = request({
+        host: '127.0.0.1',
+        port: director.port,
+        method: 'POST',
+        path,
+        ca,
+        agent: false,
+        headers: {
+          ...raw,
+          'content-length': String(10 * 1024 * 1024),
+          authorization: `Basic ${Buffer.from(`${credentials.client}:${credentials.client_secret}`).toString('base64')}`,
+        },
+      });
+      const failed = new Promise<void>((resolve) => {
+        req.on('error', () => resolve());
+        req.on('response', () => resolve());
+      });
+      req.write(Buffer.alloc(1024 * 1024, 1));
+      await until(
+        'the upload to reach the scratch folder',
+        async () => (await lab.scratchLeftovers()).length > 0,
+      );
+      await lab.restart();
+      await failed;
+      assert.deepEqual(await lab.scratchLeftovers(), []);
+      if (path === '/stemcells') {
+        const later = await upload('3');
+        assert.equal(later.task.state, 'done');
+        assert.deepEqual(
+          (await list()).map((s) => s.version),
+          ['3'],
+        );
+      } else {
+        const body = await rootfsTgz();
+        const id = lab.director.taskOf(await lab.director.request('POST', '/rootfs', { headers: raw, body }));
+        assert.equal((await lab.director.waitTask(id)).state, 'done');
+        assert.equal((await lab.blobFiles()).filter((f) => !f.endsWith('.sha1')).length, 1);
+      }
     });
-    const failed = new Promise<void>((resolve) => {
-      req.on('error', () => resolve());
-      req.on('response', () => resolve());
-    });
-    req.write(Buffer.alloc(1024 * 1024, 1));
-    await until(
-      'the upload to reach the scratch folder',
-      async () => (await lab.scratchLeftovers()).length > 0,
-    );
-    await lab.restart();
-    await failed;
-    assert.deepEqual(await lab.scratchLeftovers(), []);
-    const later = await upload('3');
-    assert.equal(later.task.state, 'done');
-    assert.deepEqual(
-      (await list()).map((s) => s.version),
-      ['3'],
-    );
-  });
+  }
 
   it('marks an upload task error after SIGKILL during the CPI call; later uploads work', async () => {
     await lab.cpi.configure({ faults: { create_stemcell: 'hang' } });
