@@ -11,3 +11,4 @@ export * from './cli-config.ts';
 export * from './deployment-manifest.ts';
 export * from './cloud-config.ts';
 export * from './release.ts';
+export * from './agent-methods.ts';
