@@ -148,3 +148,21 @@ export const RemoteReleaseBody = z.object({
   location: z.string().min(1),
   sha1: z.string().optional(),
 });
+
+/**
+ * The director's ERB renderer (`ruby renderer.rb`): its answer on stdout. The request is
+ * `{job, templates: [{source, contents}], context}` where `context` is BOSH's template spec
+ * (snake_case, as templates see it: `spec.persistent_disk`, `spec.release.name`, …).
+ */
+export const TemplateRendererAnswer = z.object({
+  rendered: z.array(z.object({ source: z.string(), contents: z.string() })),
+  errors: z.array(
+    z.object({
+      source: z.string(),
+      line: z.number().int().nullable(),
+      message: z.string(),
+      class: z.string().optional(),
+    }),
+  ),
+});
+export type TemplateRendererAnswer = z.infer<typeof TemplateRendererAnswer>;
