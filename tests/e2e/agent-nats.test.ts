@@ -84,6 +84,25 @@ describe('refit-agent over NATS', () => {
     };
   }
 
+  function spawnAgent(): void {
+    agent = spawn(
+      process.execPath,
+      [
+        agentMain,
+        '--settings',
+        join(dir, 'settings.json'),
+        '--base-dir',
+        base,
+        '--heartbeat-interval',
+        '1',
+        '--supervision-cycle',
+        '0.2',
+      ],
+      { stdio: ['ignore', 'ignore', 'pipe'] },
+    );
+    agent.stderr?.on('data', (c: Buffer) => (agentLog += c.toString()));
+  }
+
   before(async () => {
     dir = await mkdtemp(join(tmpdir(), 'refit-agent-e2e-'));
     base = join(dir, 'root');
@@ -153,22 +172,7 @@ describe('refit-agent over NATS', () => {
       for await (const m of hb)
         heartbeats.push(JSON.parse(Buffer.from(m.data).toString()) as Record<string, unknown>);
     })();
-    agent = spawn(
-      process.execPath,
-      [
-        agentMain,
-        '--settings',
-        join(dir, 'settings.json'),
-        '--base-dir',
-        base,
-        '--heartbeat-interval',
-        '1',
-        '--supervision-cycle',
-        '0.2',
-      ],
-      { stdio: ['ignore', 'ignore', 'pipe'] },
-    );
-    agent.stderr?.on('data', (c: Buffer) => (agentLog += c.toString()));
+    spawnAgent();
     await waitFor('the first heartbeat', () => Promise.resolve(heartbeats.length > 0));
   });
 
@@ -294,6 +298,34 @@ describe('refit-agent over NATS', () => {
     assert.deepEqual(await call('stop'), { value: 'stopped' });
     assert.equal(await isAlive(restarted), false);
     assert.equal(((await request('get_state')).value as { job_state: string }).job_state, 'stopped');
+  });
+
+  it('a restarted agent (as after a reboot) takes its running processes back under supervision', async () => {
+    const pidfile = join(base, 'var/vcap/sys/run/web/web.pid');
+    assert.deepEqual(await call('start'), { value: 'started' });
+    await waitFor(
+      'job running',
+      async () => ((await request('get_state')).value as { job_state: string }).job_state === 'running',
+    );
+    const pid = await readPidfile(pidfile);
+    assert.ok(pid !== null);
+    const exited = new Promise((r) => agent.once('exit', r));
+    agent.kill('SIGKILL');
+    await exited;
+    const seen = heartbeats.length;
+    spawnAgent();
+    await waitFor('a heartbeat from the new agent', () => Promise.resolve(heartbeats.length > seen));
+    await waitFor(
+      'job running under the new agent',
+      async () => ((await request('get_state')).value as { job_state: string }).job_state === 'running',
+    );
+    assert.equal(await readPidfile(pidfile), pid, 'the running process was adopted, not started again');
+    process.kill(pid, 'SIGKILL');
+    await waitFor('a process restarted by the new agent', async () => {
+      const p = await readPidfile(pidfile);
+      return p !== null && p !== pid && (await isAlive(p));
+    });
+    assert.deepEqual(await call('stop'), { value: 'stopped' });
   });
 
   it('refuses a blob whose digest does not match before unpacking it', async () => {
