@@ -247,7 +247,7 @@ export class NatsAgentClient implements AgentClient {
         this.#publish(agentId, method, args, replyTo);
       } catch (error) {
         settle();
-        reject(error);
+        reject(error instanceof Error ? error : new Error(String(error)));
       }
     });
   }
