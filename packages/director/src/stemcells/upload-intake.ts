@@ -84,9 +84,11 @@ function parseRemote(body: unknown): { location: string; digest?: string } {
   const parsed = RemoteUploadBody.safeParse(body);
   if (!parsed.success) {
     const issue = parsed.error.issues[0];
-    throw new ValidationInvalidType(
-      `Invalid '${issue?.path.join('.') ?? 'body'}': ${issue?.message ?? 'invalid'}`,
-    );
+    if (issue?.code === 'unrecognized_keys') {
+      throw new ValidationInvalidType(`Unknown field(s) ${issue.keys.map((k) => `'${k}'`).join(', ')}`);
+    }
+    const field = issue === undefined || issue.path.length === 0 ? 'body' : issue.path.join('.');
+    throw new ValidationInvalidType(`Invalid '${field}': ${issue?.message ?? 'invalid'}`);
   }
   const url = new URL(parsed.data.location);
   if (url.protocol !== 'http:' && url.protocol !== 'https:') {
