@@ -45,7 +45,10 @@ function problemsOf(issues: readonly z.core.$ZodIssue[], raw: unknown): Manifest
     } else if (issue.code === 'invalid_type') {
       problems.push({ path, message: `expected ${article(issue.expected)}, got ${show(value)}` });
     } else {
-      problems.push({ path, message: `${show(value)} ${issue.message.replace(/^Invalid input: /, '')}` });
+      problems.push({
+        path,
+        message: `${show(value)} is invalid (${issue.message.replace(/^Invalid input: /, '')})`,
+      });
     }
   }
   return problems;
