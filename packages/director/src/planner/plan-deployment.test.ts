@@ -5,6 +5,7 @@ import { describe, it } from 'node:test';
 import { compileCloudConfig } from '../manifests/compile-cloud-config.ts';
 import { applyRenderedHashes } from './apply-rendered-hashes.ts';
 import { planDeployment, type PlanInput, type PlanOptions } from './plan-deployment.ts';
+import { PlanImpossible } from './plan-impossible.ts';
 import { planSummary } from './plan-summary.ts';
 import type { CurrentInstance, DeploymentPlan, InstancePlan } from './plan-types.ts';
 import {
@@ -661,5 +662,105 @@ describe('planDeployment: rollout order', () => {
     m.update.initial_deploy_az_update_strategy = 'parallel';
     assert.equal(firstPlan(m).instanceGroups[0]!.azsInParallel, true);
     assert.equal(replan(m, m).instanceGroups[0]!.azsInParallel, false);
+  });
+});
+
+describe('planDeployment: impossible plans and robustness', () => {
+  it('a static IP another deployment holds is refused before anything happens', () => {
+    const m = one();
+    m.instance_groups[0]!.networks = [{ name: 'default', static_ips: ['127.1.0.10'] }];
+    assert.throws(
+      () =>
+        planDeployment({
+          deployment: compile(m),
+          current: {
+            instances: [],
+            reservations: [],
+            otherReservations: [
+              { deployment: 'other', instanceId: 'x', network: 'default', ip: '127.1.0.10', type: 'static' },
+            ],
+          },
+          newId: sequentialIds(),
+        }),
+      (error: unknown) =>
+        error instanceof PlanImpossible && /127\.1\.0\.10.*deployment 'other'/.test(error.message),
+    );
+  });
+
+  it('a subnet with no free address left is refused, naming network and AZ', () => {
+    const cloud = cloudConfigValue();
+    const networks = cloud.networks as {
+      subnets?: { range?: string; gateway?: string; reserved?: string[]; static?: string[] }[];
+    }[];
+    networks[0]!.subnets![0] = {
+      ...networks[0]!.subnets![0],
+      range: '127.1.0.0/29',
+      reserved: ['127.1.0.2 - 127.1.0.5'],
+      static: [],
+    };
+    const m = one();
+    m.instance_groups[0]!.instances = 3;
+    assert.throws(
+      () =>
+        planDeployment({
+          deployment: compile(m, compileCloudConfig(cloud)),
+          current: { instances: [], reservations: [] },
+          newId: sequentialIds(),
+        }),
+      (error: unknown) =>
+        error instanceof PlanImpossible &&
+        error.message === "instance group 'web': network 'default' has no free address in az 'z1'",
+    );
+  });
+
+  it('without recorded reservations an instance keeps the address its VM has', () => {
+    const state = convergedState(firstPlan(manifestValue()));
+    const plan = planDeployment({
+      deployment: compile(),
+      current: { instances: state.instances, reservations: [] },
+      newId: sequentialIds('x'),
+    });
+    assert.deepEqual(
+      instances(plan).map((i) => i.action),
+      ['none', 'none', 'none'],
+    );
+    assert.equal(plan.ipReservations.add.length, 3);
+  });
+
+  it('errand groups are planned (ids, IPs) but never acted on by a deploy', () => {
+    const m = one();
+    m.instance_groups[0]!.lifecycle = 'errand';
+    const plan = firstPlan(m);
+    assert.deepEqual(
+      instances(plan).map((i) => [i.action, i.networkSettings.default?.ip]),
+      [['none', '127.1.0.30']],
+    );
+  });
+
+  it('create-swap-delete falls back to delete-create for groups with static IPs', () => {
+    const m = one();
+    m.update.vm_strategy = 'create-swap-delete';
+    assert.equal(firstPlan(m).instanceGroups[0]!.vmStrategy, 'create-swap-delete');
+    m.instance_groups[0]!.networks = [{ name: 'default', static_ips: ['127.1.0.10'] }];
+    assert.equal(firstPlan(m).instanceGroups[0]!.vmStrategy, 'delete-create');
+  });
+
+  it('vm_resources need the cloud properties the CPI computed', () => {
+    const m = one();
+    delete m.instance_groups[0]!.vm_type;
+    m.instance_groups[0]!.vm_resources = { cpu: 2, ram: 2048, ephemeral_disk_size: 4096 };
+    const deployment = compile(m);
+    assert.throws(
+      () =>
+        planDeployment({ deployment, current: { instances: [], reservations: [] }, newId: sequentialIds() }),
+      PlanImpossible,
+    );
+    const plan = planDeployment({
+      deployment,
+      current: { instances: [], reservations: [] },
+      vmResourcesCloudProperties: new Map([['web', { flavor: 'm2' }]]),
+      newId: sequentialIds(),
+    });
+    assert.deepEqual(only(plan).cloudProperties, { zone: 'one', flavor: 'm2' });
   });
 });

@@ -1,7 +1,12 @@
 import type { CountOrPercent } from '@refit/protocol';
 import type { CompiledCloudConfig, Hash } from '../manifests/compile-cloud-config.ts';
 import type { CompiledDeployment, CompiledInstanceGroup } from '../manifests/compile-manifest.ts';
-import { maxInFlightFor, parseAmount, type StemcellStrategy } from '../manifests/update-config.ts';
+import {
+  maxInFlightFor,
+  parseAmount,
+  VmStrategy,
+  type StemcellStrategy,
+} from '../manifests/update-config.ts';
 import { parseIpv4 } from '../networking/ipv4.ts';
 import { chooseStemcellStrategy, type ReloadableStemcell } from './choose-stemcell-strategy.ts';
 import { deepMerge } from './deep-equal.ts';
@@ -115,7 +120,7 @@ export function planDeployment(input: PlanInput): DeploymentPlan {
       reservations: input.current.reservations,
       newId: input.newId,
     });
-    const instances = placement.placed.map((placed) => {
+    const planned = placement.placed.map((placed) => {
       const networks = planInstanceNetworks({
         deployment: deployment.name,
         group,
@@ -140,6 +145,17 @@ export function planDeployment(input: PlanInput): DeploymentPlan {
         cloudProperties: cloudPropertiesFor(cloud, group, placed.az, input.vmResourcesCloudProperties),
       });
     });
+    // Errands get their VMs when run (`run-errand`), never from a deploy.
+    const instances =
+      group.lifecycle === 'errand'
+        ? planned.map((i) => ({
+            ...i,
+            action: 'none' as const,
+            needsRecreate: false,
+            needsShuttingDown: false,
+            stemcellStrategy: null,
+          }))
+        : planned;
     const obsolete = placement.obsolete.map((i) => obsoletePlan(i, skipDrainFor(options, i.group, i.id)));
     const { stages, canaryIds } = updateStages({
       azOrder: group.azs,
@@ -155,6 +171,9 @@ export function planDeployment(input: PlanInput): DeploymentPlan {
       instances: instances.map((i) => (canaryIds.has(i.id) ? { ...i, canary: true } : i)),
       obsolete,
       stages: group.lifecycle === 'errand' ? [] : stages,
+      vmStrategy: group.networks.some((n) => n.staticIps.length > 0)
+        ? VmStrategy.deleteCreate
+        : group.update.vmStrategy,
       azsInParallel:
         input.current.instances.length === 0 && group.update.initialDeployAzUpdateStrategy === 'parallel',
     });

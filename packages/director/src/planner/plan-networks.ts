@@ -82,7 +82,15 @@ export function planInstanceNetworks(args: {
           const kept = args.existingReservations.find(
             (r) => r.instanceId === instance.id && r.network === network.name && r.type === 'dynamic',
           );
-          const keptIp = kept ? parseIpv4(kept.ip) : null;
+          // Without a recorded reservation (state from before reservations were kept), the VM's
+          // own address is kept when nobody else holds it.
+          const vmIp = instance.existing?.vm?.networkSettings[network.name]?.ip ?? null;
+          const fromVm = vmIp === null ? null : parseIpv4(vmIp);
+          const keptIp = kept
+            ? parseIpv4(kept.ip)
+            : fromVm !== null && !(args.taken.get(network.name)?.has(fromVm) ?? false)
+              ? fromVm
+              : null;
           if (keptIp !== null) {
             const place = locateIp(cloud.subnets, keptIp);
             const azOk =

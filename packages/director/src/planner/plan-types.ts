@@ -1,6 +1,6 @@
 import type { Hash } from '../manifests/compile-cloud-config.ts';
 import type { CompiledInstanceGroup, ResolvedStemcell } from '../manifests/compile-manifest.ts';
-import type { Amount, CompiledUpdate, StemcellStrategy } from '../manifests/update-config.ts';
+import type { Amount, CompiledUpdate, StemcellStrategy, VmStrategy } from '../manifests/update-config.ts';
 
 /** BOSH's change names (reference §4.2, `instance_plan.rb#changes`), in BOSH's order. */
 export const Change = {
@@ -166,12 +166,17 @@ export interface InstanceGroupPlan {
   readonly lifecycle: 'service' | 'errand';
   readonly group: CompiledInstanceGroup;
   readonly update: CompiledUpdate;
-  /** Desired instances, by index. */
+  /** Desired instances, by index. Errand groups are planned (ids, IPs) but their action is `none`. */
   readonly instances: readonly InstancePlan[];
   /** Instances of this group to delete at the start of its update (scale-down, AZ moves). */
   readonly obsolete: readonly InstancePlan[];
   /** In order; stages run one after another (or AZ stages together when azsInParallel). */
   readonly stages: readonly UpdateStage[];
+  /**
+   * `update.vm_strategy`, except that groups with static IPs always use `delete-create` (the
+   * new VM could not take the old one's address), as in BOSH.
+   */
+  readonly vmStrategy: VmStrategy;
   /** Initial deploy with `initial_deploy_az_update_strategy: parallel`. */
   readonly azsInParallel: boolean;
 }
