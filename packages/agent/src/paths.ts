@@ -23,6 +23,7 @@ export interface AgentPaths {
   readonly store: string;
   readonly stemcellVersionFile: string;
   readonly stemcellNameFile: string;
+  readonly operatingSystemFile: string;
   readonly osRelease: string;
   readonly compileDir: string;
 }
@@ -50,6 +51,7 @@ export function agentPaths(base: string): AgentPaths {
     store: join(vcap, 'store'),
     stemcellVersionFile: join(boshDir, 'etc/stemcell_version'),
     stemcellNameFile: join(boshDir, 'etc/stemcell_name'),
+    operatingSystemFile: join(boshDir, 'etc/operating_system'),
     osRelease: join(base, 'etc/os-release'),
     compileDir: join(dataDir, 'compile'),
   };

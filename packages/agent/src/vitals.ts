@@ -146,9 +146,11 @@ export async function bootedStemcell(paths: AgentPaths): Promise<BootedStemcell 
   const version = (await read(paths.stemcellVersionFile)) ?? osRelease.get('REFIT_STEMCELL_VERSION') ?? null;
   if (version === null || version === '') return undefined;
   const name = (await read(paths.stemcellNameFile)) ?? osRelease.get('REFIT_STEMCELL_NAME');
+  // BOSH's operating_system file names the OS as stemcells do (ubuntu-jammy); os-release is the fallback.
+  const id = osRelease.get('ID');
+  const versionId = osRelease.get('VERSION_ID');
   const os =
-    osRelease.get('ID') === undefined
-      ? undefined
-      : `${osRelease.get('ID')}${osRelease.get('VERSION_ID') ? `-${osRelease.get('VERSION_ID')}` : ''}`;
+    (await read(paths.operatingSystemFile)) ??
+    (id === undefined ? undefined : `${id}${versionId ? `-${versionId}` : ''}`);
   return { version, ...(name ? { name } : {}), ...(os ? { os } : {}) };
 }
