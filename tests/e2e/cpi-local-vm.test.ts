@@ -199,6 +199,30 @@ describe('refit-cpi-local VMs', { skip: process.getuid?.() !== 0 ? 'needs root' 
     },
   );
 
+  it(
+    'after a host restart (processes and host mounts gone) reboot_vm brings the VM back with its disk',
+    { timeout },
+    async () => {
+      const vm = await createVm();
+      const disk = (await cpi.call('create_disk', [10, {}, null])) as string;
+      await cpi.call('attach_disk', [vm, disk]);
+      await inVm(vm, `echo kept > /var/vcap/bosh/disks/${disk}/file`);
+      const s = await status(vm);
+      process.kill(s.supervisor.pid, 'SIGKILL');
+      process.kill(s.init!.pid, 'SIGKILL');
+      await eventually('VM gone', async () =>
+        (await processesMentioning(vmDir(vm))).length === 0 ? true : undefined,
+      );
+      await run('umount', ['-R', join(vmDir(vm), 'attach')]);
+      await cpi.call('reboot_vm', [vm]);
+      await waitBoot(vm, 2);
+      assert.equal((await inVm(vm, `cat /var/vcap/bosh/disks/${disk}/file`)).trim(), 'kept');
+      await cpi.call('delete_vm', [vm]);
+      assert.deepEqual(await vmHostTraces(stateDir, vm), []);
+      await cpi.call('delete_disk', [disk]);
+    },
+  );
+
   it('delete_vm leaves the host as it was: processes, mounts, directories', { timeout }, async () => {
     const mountsOf = async () =>
       (await readFile('/proc/self/mountinfo', 'utf8')).split('\n').filter((l) => l.includes(scratch));

@@ -34,6 +34,7 @@ describe('config', () => {
       'state_dir: /s\nagent: { mbus: "nats://10.0.0.1:4222" }',
       'state_dir: /s\nagent: { mbus: "nats://127.0.0.1:4222" }\ndelays: { create_vm: -1 }',
       ': : not yaml',
+      'state_dir: /a,b\nagent: { mbus: "nats://127.0.0.1:4222" }',
     ]) {
       await assert.rejects(
         parseConfig(text, 'bad.yml'),

@@ -16,7 +16,11 @@ const MbusUrl = z
 /** The CPI's configuration file (JSON or YAML), `--config FILE`. */
 export const LocalCpiConfigFile = z.object({
   /** Holds stemcells, VMs and disks. Absolute. */
-  state_dir: z.string().refine(isAbsolute, { message: 'state_dir must be an absolute path' }),
+  state_dir: z
+    .string()
+    .refine(isAbsolute, { message: 'state_dir must be an absolute path' })
+    // The paths go into overlayfs mount options, where commas and colons are separators.
+    .refine((p) => !/[,:\s]/.test(p), { message: 'state_dir must not contain commas, colons or spaces' }),
   agent: z.object({
     /** NATS URL with the agents' credentials, e.g. nats://agent:secret@127.0.0.1:4222 */
     mbus: MbusUrl,

@@ -1,23 +1,33 @@
-import { access, readdir, readFile } from 'node:fs/promises';
+import { access, readdir, readFile, readlink } from 'node:fs/promises';
 import { join } from 'node:path';
 
 async function procText(pid: string, file: string): Promise<string> {
   return readFile(`/proc/${pid}/${file}`, 'utf8').catch(() => '');
 }
 
-/** Live (non-zombie) processes whose command line or mount table mentions `needle`. */
+/**
+ * Live (non-zombie) processes whose command line mentions `needle`, or that live in another
+ * mount namespace whose mount table mentions it (the processes inside a VM). The host's own
+ * mount table is never used to pick processes: a host mount naming `needle` would otherwise
+ * make every host process match.
+ */
 export async function processesMentioning(needle: string): Promise<string[]> {
+  if (needle.length < 8) throw new Error(`refusing to look for processes mentioning '${needle}'`);
+  const ownMountNs = await readlink('/proc/self/ns/mnt');
   const found: string[] = [];
   for (const pid of (await readdir('/proc')).filter((n) => /^\d+$/.test(n))) {
-    if (pid === String(process.pid)) continue;
+    if (pid === String(process.pid) || pid === '1') continue;
     const stat = await procText(pid, 'stat');
     const state = stat.slice(stat.lastIndexOf(')') + 2, stat.lastIndexOf(')') + 3);
     if (stat === '' || state === 'Z' || state === 'X') continue;
     const cmdline = (await procText(pid, 'cmdline')).replaceAll('\0', ' ').trim();
     if (cmdline.includes(needle)) {
       found.push(`process ${pid}: ${cmdline.slice(0, 160)}`);
-    } else if ((await procText(pid, 'mountinfo')).includes(needle)) {
-      found.push(`process ${pid} in a mount namespace mentioning ${needle}: ${cmdline.slice(0, 80)}`);
+      continue;
+    }
+    const mountNs = await readlink(`/proc/${pid}/ns/mnt`).catch(() => ownMountNs);
+    if (mountNs !== ownMountNs && (await procText(pid, 'mountinfo')).includes(needle)) {
+      found.push(`process ${pid} in a VM mount namespace naming ${needle}: ${cmdline.slice(0, 80)}`);
     }
   }
   return found;

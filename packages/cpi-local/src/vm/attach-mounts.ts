@@ -1,4 +1,4 @@
-import { mkdir, rmdir } from 'node:fs/promises';
+import { mkdir, readdir, readFile, rmdir } from 'node:fs/promises';
 import { join } from 'node:path';
 import { isMountPoint } from '../host/mounts.ts';
 import { runHost } from '../host/run.ts';
@@ -11,12 +11,31 @@ import type { VmLayout } from '../state/layout.ts';
  * need no help from inside the VM. A new peer group first (make-private) so nothing else on the
  * host propagates.
  */
-export async function ensureAttachMount(vm: VmLayout): Promise<void> {
+export async function ensureAttachMount(vm: VmLayout): Promise<boolean> {
   await mkdir(vm.attach, { recursive: true });
-  if (await isMountPoint(vm.attach)) return;
+  if (await isMountPoint(vm.attach)) return false;
   await runHost('mount', ['--bind', vm.attach, vm.attach]);
   await runHost('mount', ['--make-private', vm.attach]);
   await runHost('mount', ['--make-shared', vm.attach]);
+  return true;
+}
+
+/**
+ * After a host restart the attach mount and its disk mounts are gone while disk.json still says
+ * "attached": mount those disks again. Only then (a fresh attach mount), so a detach racing
+ * with a reboot from inside is never undone.
+ */
+export async function restoreDiskMounts(vm: VmLayout, vmCid: string, disksDir: string): Promise<string[]> {
+  const restored: string[] = [];
+  for (const diskCid of await readdir(disksDir).catch(() => [] as string[])) {
+    const text = await readFile(join(disksDir, diskCid, 'disk.json'), 'utf8').catch(() => null);
+    if (text === null) continue;
+    const record = JSON.parse(text) as { vm_cid?: unknown };
+    if (record.vm_cid !== vmCid) continue;
+    await mountDisk(vm, diskCid, join(disksDir, diskCid, 'data'));
+    restored.push(diskCid);
+  }
+  return restored;
 }
 
 export async function mountDisk(vm: VmLayout, diskCid: string, diskData: string): Promise<void> {

@@ -1,7 +1,8 @@
 import { access, mkdir, readFile, rm } from 'node:fs/promises';
+import { basename, dirname, join } from 'node:path';
 import { writeJsonFile } from '../state/json-file.ts';
 import type { VmLayout } from '../state/layout.ts';
-import { ensureAttachMount } from './attach-mounts.ts';
+import { ensureAttachMount, restoreDiskMounts } from './attach-mounts.ts';
 import { parseBoot, readOptional } from './supervisor-files.ts';
 
 export class BootStepError extends Error {
@@ -38,7 +39,10 @@ export async function runBootStep(vm: VmLayout): Promise<string> {
   await Promise.all(
     [vm.upper, vm.work, vm.merged, vm.ephemeral, vm.configDrive].map((d) => mkdir(d, { recursive: true })),
   );
-  await ensureAttachMount(vm);
+  if (await ensureAttachMount(vm)) {
+    // vms/<cid> → the state dir's disks/
+    await restoreDiskMounts(vm, basename(vm.dir), join(dirname(dirname(vm.dir)), 'disks'));
+  }
   return lower;
 }
 
