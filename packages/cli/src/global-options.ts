@@ -25,6 +25,7 @@ export const globalFlags: readonly FlagSpec[] = [
   { name: 'deployment', short: 'd', kind: 'string', env: 'BOSH_DEPLOYMENT', description: 'Deployment name' },
   { name: 'json', kind: 'boolean', description: 'Output as JSON' },
   { name: 'tty', kind: 'boolean', description: 'Force TTY-like output' },
+  { name: 'no-color', kind: 'boolean', description: 'Toggle colorized output (refit prints no colors)' },
   {
     name: 'non-interactive',
     short: 'n',

@@ -56,6 +56,26 @@ describe('refit alias-env, log-in, log-out, env', () => {
     );
   });
 
+  it('environments lists the aliases; unalias-env forgets one', async () => {
+    const listed = await runCliCaptured(['--tty', 'environments'], { home: env.home });
+    assert.match(
+      listed.stdout,
+      new RegExp(`^URL +Alias {2}\\n${env.server.url} +quick {2}\\n\\n1 environments\\n`),
+    );
+    const other = await runCliCaptured(
+      ['alias-env', 'other', '-e', env.server.url, '--ca-cert', env.server.caCert],
+      {
+        home: env.home,
+      },
+    );
+    assert.equal(other.code, 0, other.stderr);
+    assert.equal((await runCliCaptured(['unalias-env', 'other'], { home: env.home })).code, 0);
+    assert.doesNotMatch(await readFile(configPath(), 'utf8'), /alias: other/);
+    const unknown = await runCliCaptured(['unalias-env', 'other', '--no-color'], { home: env.home });
+    assert.equal(unknown.code, 1);
+    assert.match(unknown.stderr, /alias 'other' does not exist/);
+  });
+
   it('log-out forgets the credentials', async () => {
     const run = await runCliCaptured(['--tty', '-e', 'quick', 'log-out'], { home: env.home });
     assert.equal(run.code, 0);

@@ -5,6 +5,7 @@ import { cloudConfig } from './cloud-config.ts';
 import { deleteRootfs } from './delete-rootfs.ts';
 import { deleteStemcell } from './delete-stemcell.ts';
 import { env } from './env.ts';
+import { environments } from './environments.ts';
 import { events } from './events.ts';
 import { locks } from './locks.ts';
 import { logIn } from './log-in.ts';
@@ -16,11 +17,14 @@ import { tasks } from './tasks.ts';
 import { updateCloudConfig } from './update-cloud-config.ts';
 import { uploadRootfs } from './upload-rootfs.ts';
 import { uploadStemcell } from './upload-stemcell.ts';
+import { unaliasEnv } from './unalias-env.ts';
 
 /** Every command, in help order. The one map from command name to module. */
 export const commandList: readonly Command<unknown>[] = [
   env,
+  environments,
   aliasEnv,
+  unaliasEnv,
   logIn,
   logOut,
   task,
