@@ -8,7 +8,8 @@ import {
   type StemcellStrategy,
 } from '../manifests/update-config.ts';
 import { parseIpv4 } from '../networking/ipv4.ts';
-import { chooseStemcellStrategy, type ReloadableStemcell } from './choose-stemcell-strategy.ts';
+import type { ReloadableStemcell } from './choose-stemcell-strategy.ts';
+import { decideAction, obsoletePlan } from './decide-action.ts';
 import { deepMerge } from './deep-equal.ts';
 import { instanceChanges, type RenderedHashes, type SettingsHashes } from './instance-changes.ts';
 import { placeInstances } from './place-instances.ts';
@@ -17,7 +18,6 @@ import { planInstanceNetworks } from './plan-networks.ts';
 import type {
   CurrentInstance,
   DeploymentPlan,
-  InstanceAction,
   InstanceGroupPlan,
   InstancePlan,
   InstanceState,
@@ -278,54 +278,6 @@ function planInstance(args: {
     options.stemcellStrategy ?? group.update.stemcellStrategy,
     input.reloadable ?? [],
   );
-}
-
-/** Action, needsRecreate and strategy from the changes: shared with `applyRenderedHashes`. */
-export function decideAction(
-  plan: Omit<InstancePlan, 'action' | 'needsRecreate' | 'needsShuttingDown' | 'stemcellStrategy'>,
-  requested: StemcellStrategy,
-  reloadable: readonly ReloadableStemcell[],
-): InstancePlan {
-  const { changes, existing } = plan;
-  const needsRecreate = [...changes].some(
-    (c) => c === 'cloud_properties' || c === 'stemcell' || c === 'env' || c === 'recreate' || c === 'network',
-  );
-  let action: InstanceAction;
-  if (existing === null) action = 'create';
-  else if (plan.desiredState === 'detached') action = existing.vm === null ? 'none' : 'detach';
-  else if (existing.vm === null) action = 'create';
-  else if (needsRecreate) action = 'recreate';
-  else action = changes.size > 0 ? 'update-in-place' : 'none';
-  const stemcellStrategy =
-    action === 'recreate' && existing !== null && plan.stemcell !== null
-      ? chooseStemcellStrategy({ requested, changes, current: existing, target: plan.stemcell, reloadable })
-      : null;
-  return { ...plan, action, needsRecreate, needsShuttingDown: needsRecreate, stemcellStrategy };
-}
-
-function obsoletePlan(instance: CurrentInstance, skipDrain: boolean): InstancePlan {
-  return {
-    id: instance.id,
-    group: instance.group,
-    index: instance.index,
-    az: instance.az,
-    action: 'delete',
-    changes: new Set(),
-    needsRecreate: false,
-    needsShuttingDown: true,
-    stemcellStrategy: null,
-    desiredState: 'detached',
-    canary: false,
-    existing: instance,
-    migratedFrom: null,
-    stemcell: null,
-    cloudProperties: instance.vm?.cloudProperties ?? {},
-    env: instance.vm?.env ?? {},
-    networkSettings: instance.vm?.networkSettings ?? {},
-    persistentDisk: null,
-    tags: instance.tags ?? {},
-    skipDrain,
-  };
 }
 
 function cloudPropertiesFor(
