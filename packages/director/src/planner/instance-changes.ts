@@ -69,7 +69,8 @@ export function instanceChanges(
       found.add(Change.stemcell);
     }
     if (!deepEqual(vm.env, desired.env)) found.add(Change.env);
-    if (!deepEqual(vm.networkSettings, desired.networkSettings)) found.add(Change.network);
+    if (!deepEqual(comparable(vm.networkSettings), comparable(desired.networkSettings)))
+      found.add(Change.network);
   }
   const r = desired.rendered;
   const h = current.hashes;
@@ -113,4 +114,14 @@ function stateChanged(current: CurrentInstance, desired: InstanceState): boolean
   if (current.vm === null) return true;
   if (desired === 'stopped') return current.jobState === 'running' || current.state !== 'stopped';
   return current.state !== 'started' || (current.jobState !== null && current.jobState !== 'running');
+}
+
+/** A dynamic network's address is the IaaS's choice: the stored one is not compared. */
+function comparable(settings: NetworkSettings): NetworkSettings {
+  return Object.fromEntries(
+    Object.entries(settings).map(([name, s]) => [
+      name,
+      s.type === 'dynamic' ? { ...s, ip: null, netmask: null, gateway: null } : s,
+    ]),
+  );
 }

@@ -216,6 +216,39 @@ describe('planDeployment: each change alone', () => {
     assert.equal(plan.networkSettings.default?.ip, '127.1.0.30');
   });
 
+  it('the address a dynamic network got from the IaaS is not a change', () => {
+    const m = one();
+    m.instance_groups[0]!.networks = [{ name: 'dyn' }];
+    const plan = only(
+      replan(m, m, {
+        mutate: (i) => ({
+          ...i,
+          vm: i.vm && {
+            ...i.vm,
+            networkSettings: {
+              dyn: {
+                ...i.vm.networkSettings.dyn!,
+                ip: '127.7.0.9',
+                netmask: '255.0.0.0',
+                gateway: '127.0.0.1',
+              },
+            },
+          },
+        }),
+      }),
+    );
+    assert.deepEqual([...plan.changes], []);
+    assert.deepEqual(plan.networkSettings.dyn, {
+      type: 'dynamic',
+      ip: null,
+      netmask: null,
+      gateway: null,
+      dns: [],
+      default: ['dns', 'gateway', 'addressable'],
+      cloudProperties: { dyn: true },
+    });
+  });
+
   it('tags only: `tags`, in place', () => {
     const after = one();
     after.tags = { team: 'a' };
