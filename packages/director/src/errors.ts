@@ -46,7 +46,8 @@ export const RootfsNotFound = defineError(51003, 404);
 export const RootfsInUse = defineError(51004, 400);
 export const RootfsDigestDoesNotMatch = defineError(51005, 400);
 export const ResourceNotFound = defineError(100, 404);
-export const CpiCallFailed = defineError(100001, 500);
+// Not a BOSH number (BOSH reports CPI failures as generic errors); 100001 is BOSH's ResourceError.
+export const CpiCallFailed = defineError(100200, 500);
 export const LockTimeout = defineError(100100, 409);
 export const ConfigNotFound = defineError(440012, 404);
 export const ConfigIdMismatch = defineError(440013, 412);

@@ -30,7 +30,7 @@ export interface CpiCallErrorDetails {
 }
 
 /**
- * A failed CPI call (director error 100001, HTTP 500). `kind` says why; for errors the CPI
+ * A failed CPI call (director error 100200, HTTP 500). `kind` says why; for errors the CPI
  * reported, `cpiErrorType`, `cpiMessage` and `okToRetry` carry its answer. An instance of
  * `CpiCallFailed` too, so code matching the numbered error keeps working.
  */

@@ -197,7 +197,7 @@ describe('ExternalProcessCloud with the test CPI', () => {
       .catch((e: unknown) => e);
     assert.ok(error instanceof CpiCallError);
     assert.ok(error instanceof CpiCallFailed);
-    assert.equal(error.code, 100001);
+    assert.equal(error.code, 100200);
     assert.equal(error.kind, CpiFailureKind.InvalidResponse);
     assert.match(error.message, /ParserError/);
     assert.match(error.message, /stdout began with "<html>this is not a CPI response/);

@@ -2,6 +2,7 @@ import { join } from 'node:path';
 import type { StemcellManifest } from '@refit/protocol';
 import { checkCpiInfo, stemcellFormatsMatch } from '../cpi-client/cpi-info.ts';
 import {
+  CpiCallFailed,
   DirectorError,
   StemcellAlreadyExists,
   StemcellNotSupported,
@@ -83,7 +84,7 @@ export function updateStemcellTask(deps: Deps, scratch: ScratchSpace): TaskHandl
           );
           if (typeof created !== 'string' || created === '') {
             throw new DirectorError(
-              100001,
+              CpiCallFailed.code,
               500,
               `CPI create_stemcell returned ${JSON.stringify(created)}, not a stemcell id`,
             );
