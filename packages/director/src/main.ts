@@ -2,10 +2,17 @@ import { mkdir, rm, writeFile } from 'node:fs/promises';
 import { hostname } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { cpiLocalConfigWithAgentAccess, mbusUrl } from './agent-client/cpi-local-agent-config.ts';
+import { NatsAgentClient } from './agent-client/nats-agent-client.ts';
 import { createApiServer } from './api/api-server.ts';
 import { loadOrCreateCredentials } from './api/credentials.ts';
 import { infoRoute } from './api/info-route.ts';
 import { loadOrCreateTlsMaterial } from './api/tls-material.ts';
+import { loadOrCreateAgentBlobCredentials } from './blobs-for-agents/agent-blob-credentials.ts';
+import {
+  agentBlobstoreSettings,
+  blobsForAgentsFeature,
+} from './blobs-for-agents/blobs-for-agents-feature.ts';
 import { LocalDirBlobstore } from './blobstore/local-dir-blobstore.ts';
 import {
   ConfigError,
@@ -24,6 +31,7 @@ import { DbEventRecorder } from './events/db-event-recorder.ts';
 import { eventsFeature } from './events/events-feature.ts';
 import type { DirectorDeps, Feature } from './feature.ts';
 import { locksFeature } from './locks/locks-feature.ts';
+import { startNats } from './nats/start-nats.ts';
 import { releasesFeature } from './releases/index.ts';
 import { rootfsFeature } from './rootfs/index.ts';
 import { stemcellsFeature } from './stemcells/index.ts';
@@ -37,13 +45,13 @@ export const DIRECTOR_VERSION = '0.1.0 (00000000)';
 const repoRoot = resolve(dirname(fileURLToPath(import.meta.url)), '../../..');
 
 /** The director's slices beside the task API, in migration order. */
-function directorFeatures(env: NodeJS.ProcessEnv): Feature[] {
+function directorFeatures(env: NodeJS.ProcessEnv, vms: readonly Feature[]): Feature[] {
   const core: Feature[] = [configsFeature, eventsFeature, locksFeature];
   // GET /stemcells reads the rootfs table: both always listed together (migrations 002, 003).
   const artifacts: Feature[] = [stemcellsFeature, rootfsFeature, releasesFeature];
   // TEST ONLY: long-running tasks for the end-to-end tests (see test-task-feature.ts).
   const testOnly: Feature[] = env.REFIT_DIRECTOR_TEST_TASKS === '1' ? [testTaskFeature] : [];
-  return [...core, ...artifacts, ...testOnly];
+  return [...core, ...artifacts, ...vms, ...testOnly];
 }
 
 async function start(config: DirectorConfig, log: DirectorLog): Promise<() => Promise<void>> {
@@ -53,18 +61,42 @@ async function start(config: DirectorConfig, log: DirectorLog): Promise<() => Pr
   await mkdir(tmpDir, { recursive: true, mode: 0o700 });
 
   const db = openDb({ url: config.dbUrl, stateDir });
-  const features = directorFeatures(process.env);
+  // Agents' own credentials for /blobs (never the admin's).
+  const agentBlobCredentials = await loadOrCreateAgentBlobCredentials(
+    join(stateDir, 'blobs-for-agents', 'credentials.json'),
+  );
+  const features = directorFeatures(process.env, [blobsForAgentsFeature(agentBlobCredentials)]);
   await runMigrations(db, [coreMigration, ...features.flatMap((feature) => feature.migrations)]);
   const uuid = await directorUuid(db);
 
+  const tls = await loadOrCreateTlsMaterial(stateDir);
+  // The bus before the ready line: nats-server (embedded, supervised) or the configured NATS.
+  const nats = await startNats(
+    config.nats ?? { kind: 'embedded', port: null, executable: null },
+    stateDir,
+    log,
+  );
   const generated = config.cpi.generatedConfig;
   if (generated !== null) {
     await mkdir(dirname(generated.path), { recursive: true, mode: 0o700 });
-    // Written once: an operator's edits to it survive restarts.
-    await writeFile(generated.path, generated.text, { mode: 0o600, flag: 'wx' }).catch((error: unknown) => {
-      if ((error as NodeJS.ErrnoException).code !== 'EEXIST') throw error;
-    });
+    // Rewritten at every start so the agents' NATS URL and blobstore access stay true.
+    const access = {
+      mbus: mbusUrl(nats.endpoint.url, nats.endpoint.agents.user, nats.endpoint.agents.password),
+      blobstore: agentBlobstoreSettings({
+        port: config.port,
+        credentials: agentBlobCredentials,
+        caPem: tls.caPem,
+      }),
+    };
+    await writeFile(generated.path, cpiLocalConfigWithAgentAccess(generated.text, access), { mode: 0o600 });
   }
+  // TODO(updater): hand it to the features as DirectorDeps.agents (feature.ts is the lead's).
+  const agents = await NatsAgentClient.connect({
+    url: nats.endpoint.url,
+    user: nats.endpoint.director.user,
+    password: nats.endpoint.director.password,
+    log,
+  });
   const blobstore = new LocalDirBlobstore(config.blobstoreDir);
   await blobstore.start();
   const cloud = new ExternalProcessCloud({
@@ -107,7 +139,7 @@ async function start(config: DirectorConfig, log: DirectorLog): Promise<() => Pr
   ];
   const server = createApiServer({
     routes,
-    tls: await loadOrCreateTlsMaterial(stateDir),
+    tls,
     credentials: await loadOrCreateCredentials(stateDir),
     log,
     requests,
@@ -128,6 +160,8 @@ async function start(config: DirectorConfig, log: DirectorLog): Promise<() => Pr
     await runner.stop();
     server.closeAllConnections();
     await closed;
+    await agents.close();
+    await nats.stop();
     await db.close();
   };
 }

@@ -22,7 +22,36 @@ const ConfigFile = z.strictObject({
     })
     .optional(),
   blobstore: z.strictObject({ dir: z.string().min(1) }).optional(),
+  nats: z
+    .strictObject({
+      // An existing NATS (no nats-server is started): its URL and users.
+      url: z.string().url().optional(),
+      director: z.strictObject({ user: z.string().min(1), password: z.string().min(1) }).optional(),
+      agents: z.strictObject({ user: z.string().min(1), password: z.string().min(1) }).optional(),
+      hm: z.strictObject({ user: z.string().min(1), password: z.string().min(1) }).optional(),
+      // The embedded nats-server (when there is no url).
+      port: z.number().int().min(1).max(65535).optional(),
+      executable: z.string().min(1).optional(),
+    })
+    .optional(),
 });
+
+/** A NATS user and password. */
+export interface NatsUserConfig {
+  readonly user: string;
+  readonly password: string;
+}
+
+/** Which NATS the director uses: the nats-server it starts, or an existing one. */
+export type NatsConfig =
+  | { readonly kind: 'embedded'; readonly port: number | null; readonly executable: string | null }
+  | {
+      readonly kind: 'external';
+      readonly url: string;
+      readonly director: NatsUserConfig;
+      readonly agents: NatsUserConfig;
+      readonly hm: NatsUserConfig | null;
+    };
 
 /** The director's configuration, validated once, defaults applied, frozen. */
 export interface DirectorConfig {
@@ -42,6 +71,8 @@ export interface DirectorConfig {
     readonly generatedConfig: { readonly path: string; readonly text: string } | null;
   };
   readonly blobstoreDir: string;
+  /** Absent when the file has no `nats` key: the embedded nats-server with its defaults. */
+  readonly nats?: NatsConfig;
 }
 
 export class ConfigError extends Error {
@@ -100,8 +131,9 @@ function describeIssues(file: string, error: z.ZodError): string {
 /**
  * The default CPI: the local CPI when it is built, else the test CPI kept in testkit. Both live
  * in this repository; `repoRoot` is where main.ts found it. The local CPI needs a config file:
- * it gets one under the state dir, its VMs' agents pointed at NATS on 127.0.0.1:4222 (the
- * director starts nats-server there once the bus lands; until then only stemcell calls work).
+ * it gets one under the state dir. `text` is its base (state dir, a placeholder mbus): at every
+ * start main.ts rewrites the file with the real agent access (NATS URL with the agents' user,
+ * blobstore settings for agents), see agent-client/cpi-local-agent-config.ts.
  */
 export function defaultCpi(
   repoRoot: string,
@@ -177,8 +209,45 @@ export async function loadDirectorConfig(
     blobstoreDir:
       file.blobstore === undefined ? join(stateDir, 'blobstore') : resolve(baseDir, file.blobstore.dir),
   };
+  const nats = natsConfig(fileLabel(commandLine), file.nats, baseDir);
   return Object.freeze({
     ...config,
+    ...(nats === undefined ? {} : { nats: Object.freeze(nats) }),
     cpi: Object.freeze({ ...config.cpi, args: Object.freeze([...config.cpi.args]) }),
   });
+}
+
+const fileLabel = (commandLine: CommandLine) =>
+  commandLine.configFile === undefined ? '' : basename(commandLine.configFile);
+
+function natsConfig(
+  file: string,
+  nats: z.infer<typeof ConfigFile>['nats'],
+  baseDir: string,
+): NatsConfig | undefined {
+  if (nats === undefined) return undefined;
+  if (nats.url === undefined) {
+    for (const key of ['director', 'agents', 'hm'] as const) {
+      if (nats[key] !== undefined) throw new ConfigError(`${file}: nats.${key}: only with nats.url`);
+    }
+    return {
+      kind: 'embedded',
+      port: nats.port ?? null,
+      executable: nats.executable === undefined ? null : resolve(baseDir, nats.executable),
+    };
+  }
+  for (const key of ['port', 'executable'] as const) {
+    if (nats[key] !== undefined)
+      throw new ConfigError(`${file}: nats.${key}: not with nats.url (an existing NATS)`);
+  }
+  if (nats.director === undefined || nats.agents === undefined) {
+    throw new ConfigError(`${file}: nats: with url, director and agents (user, password) are required`);
+  }
+  return {
+    kind: 'external',
+    url: nats.url,
+    director: nats.director,
+    agents: nats.agents,
+    hm: nats.hm ?? null,
+  };
 }

@@ -11,7 +11,11 @@ import { EmbeddedNatsServer } from './embedded-nats-server.ts';
 
 const log = createDirectorLog({ file: null, level: 'error', stderr: false });
 
-async function waitFor(what: string, probe: () => boolean | Promise<boolean>, timeoutMs = 15_000): Promise<void> {
+async function waitFor(
+  what: string,
+  probe: () => boolean | Promise<boolean>,
+  timeoutMs = 15_000,
+): Promise<void> {
   const deadline = Date.now() + timeoutMs;
   while (!(await probe())) {
     if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
@@ -20,7 +24,12 @@ async function waitFor(what: string, probe: () => boolean | Promise<boolean>, ti
 }
 
 /** True when `subject` published by `from` reaches a subscriber `to` on `pattern`. */
-async function delivered(from: NatsConnection, to: NatsConnection, pattern: string, subject: string): Promise<boolean> {
+async function delivered(
+  from: NatsConnection,
+  to: NatsConnection,
+  pattern: string,
+  subject: string,
+): Promise<boolean> {
   const sub = to.subscribe(pattern, { max: 1, timeout: 500 });
   await to.flush();
   from.publish(subject, 'x');
@@ -38,14 +47,22 @@ describe('EmbeddedNatsServer', () => {
   let server: EmbeddedNatsServer;
   const open: NatsConnection[] = [];
   const as = async (who: { user: string; password: string }) => {
-    const nc = await connect({ servers: `127.0.0.1:${server.port}`, user: who.user, pass: who.password, timeout: 2000 });
+    const nc = await connect({
+      servers: `127.0.0.1:${server.port}`,
+      user: who.user,
+      pass: who.password,
+      timeout: 2000,
+    });
     open.push(nc);
     return nc;
   };
 
   before(async () => {
     dir = await mkdtemp(join(tmpdir(), 'refit-nats-'));
-    server = await EmbeddedNatsServer.start({ dir, executable: null, port: null, log }, AbortSignal.timeout(20_000));
+    server = await EmbeddedNatsServer.start(
+      { dir, executable: null, port: null, log },
+      AbortSignal.timeout(20_000),
+    );
   });
   after(async () => {
     for (const nc of open) await nc.close().catch(() => {});
@@ -64,7 +81,13 @@ describe('EmbeddedNatsServer', () => {
   it('refuses connections without credentials or with wrong ones', async () => {
     await assert.rejects(connect({ servers: `127.0.0.1:${server.port}`, timeout: 2000, reconnect: false }));
     await assert.rejects(
-      connect({ servers: `127.0.0.1:${server.port}`, user: 'agent', pass: 'wrong', timeout: 2000, reconnect: false }),
+      connect({
+        servers: `127.0.0.1:${server.port}`,
+        user: 'agent',
+        pass: 'wrong',
+        timeout: 2000,
+        reconnect: false,
+      }),
     );
   });
 
