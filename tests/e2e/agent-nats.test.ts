@@ -42,6 +42,7 @@ describe('refit-agent over NATS', () => {
   let agentLog = '';
   let nc: NatsConnection;
   const heartbeats: Record<string, unknown>[] = [];
+  const alerts: { severity: number; title: string }[] = [];
 
   async function send(payload: string, replyTo: string, timeoutMs = 20_000): Promise<Envelope> {
     const sub = nc.subscribe(replyTo, { max: 1, timeout: timeoutMs });
@@ -167,6 +168,11 @@ describe('refit-agent over NATS', () => {
       }),
     );
     nc = await connect({ servers: `127.0.0.1:${nats.port}`, user: 'director', pass: 'nats-pass' });
+    const alertSub = nc.subscribe(`hm.agent.alert.${AGENT_ID}`);
+    void (async () => {
+      for await (const m of alertSub)
+        alerts.push(JSON.parse(Buffer.from(m.data).toString()) as { severity: number; title: string });
+    })();
     const hb = nc.subscribe(`hm.agent.heartbeat.${AGENT_ID}`);
     void (async () => {
       for await (const m of hb)
@@ -280,6 +286,13 @@ describe('refit-agent over NATS', () => {
         processes: { name: string; state: string }[];
       };
       return s.job_state === 'running' ? s : null;
+    });
+    const alert = await waitFor('an alert for the dead process', () =>
+      Promise.resolve(alerts.find((a) => a.title.startsWith('web ('))),
+    );
+    assert.deepEqual(alert && { severity: alert.severity, title: alert.title }, {
+      severity: 1,
+      title: 'web (127.0.0.10) - Does not exist - restart',
     });
     assert.deepEqual(
       state.processes.map((p) => [p.name, p.state]),

@@ -1,6 +1,7 @@
 import { access, mkdir } from 'node:fs/promises';
 import { join } from 'node:path';
-import type { Heartbeat } from '@refit/protocol';
+import { randomUUID } from 'node:crypto';
+import type { AgentAlert, Heartbeat } from '@refit/protocol';
 import { sleepSeconds, type ActionContext } from './actions/action.ts';
 import { actions } from './actions/index.ts';
 import { jobState } from './actions/job-state.ts';
@@ -10,7 +11,7 @@ import { Dispatcher, TaskBoard } from './dispatcher.ts';
 import type { Mounter } from './disks/mounter.ts';
 import { PersistentDisks } from './disks/persistent-disks.ts';
 import { JobInstaller } from './jobs/installer.ts';
-import { ProcessSupervisor } from './jobs/process-supervisor.ts';
+import { ProcessSupervisor, type SupervisionEvent } from './jobs/process-supervisor.ts';
 import type { Log } from './log.ts';
 import { agentPaths } from './paths.ts';
 import { readSettingsFile, SettingsStore } from './settings.ts';
@@ -87,6 +88,25 @@ export async function resumeSupervision(ctx: ActionContext): Promise<void> {
   void ctx.supervisor.startAll();
 }
 
+/** Severity of the events the supervisor raises, as bosh-agent maps monit's (1 alert, 2 critical). */
+const SEVERITY: Record<string, number> = { 'does not exist': 1, 'execution failed': 1, timeout: 2 };
+
+/** A supervision event as BOSH's alert: `<service> (<ips>) - <event> - <action>`. */
+export function processAlert(ctx: ActionContext, event: SupervisionEvent, now = new Date()): AgentAlert {
+  const ips = Object.values(ctx.settings.settings.networks)
+    .map((n) => n.ip)
+    .filter((ip): ip is string => typeof ip === 'string' && ip !== '')
+    .sort();
+  const service = ips.length > 0 ? `${event.service} (${ips.join(', ')})` : event.service;
+  return {
+    id: randomUUID(),
+    severity: SEVERITY[event.event.toLowerCase()] ?? 2,
+    title: `${service} - ${event.event} - ${event.action}`,
+    summary: event.description,
+    created_at: Math.floor(now.getTime() / 1000),
+  };
+}
+
 export interface RunningAgent {
   readonly ctx: ActionContext;
   readonly bus: NatsBus;
@@ -96,7 +116,6 @@ export interface RunningAgent {
 export async function startAgent(options: AgentOptions): Promise<RunningAgent> {
   const ctx = await buildContext(options);
   const mbus = ctx.settings.mbus();
-  await resumeSupervision(ctx);
   const bus = new NatsBus({
     mbus,
     agentId: ctx.settings.agentId,
@@ -105,6 +124,8 @@ export async function startAgent(options: AgentOptions): Promise<RunningAgent> {
     heartbeatMs: options.heartbeatMs,
     log: options.log,
   });
+  ctx.supervisor.onEvent((event) => bus.alert(processAlert(ctx, event)));
+  await resumeSupervision(ctx);
   await bus.start();
   return {
     ctx,

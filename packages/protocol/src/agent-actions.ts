@@ -176,3 +176,13 @@ export const AgentStateValue = ApplySpec.extend({
   stemcell: BootedStemcell.optional(),
 });
 export type AgentStateValue = z.infer<typeof AgentStateValue>;
+
+/** An alert on `hm.agent.alert.<agent_id>` (reference §3.2), as the Go agent builds from monit events. */
+export const AgentAlert = z.object({
+  id: z.string(),
+  severity: z.number().int(),
+  title: z.string(),
+  summary: z.string(),
+  created_at: z.number().int(),
+});
+export type AgentAlert = z.infer<typeof AgentAlert>;

@@ -1,5 +1,5 @@
 import { connect, type NatsConnection } from 'nats';
-import type { Heartbeat } from '@refit/protocol';
+import type { AgentAlert, Heartbeat } from '@refit/protocol';
 import type { Dispatcher } from '../dispatcher.ts';
 import type { Log } from '../log.ts';
 import type { MbusTarget } from '../settings.ts';
@@ -65,6 +65,12 @@ export class NatsBus {
     } catch (error) {
       this.#options.log.error(`heartbeat: ${String(error)}`);
     }
+  }
+
+  /** Publishes an alert on `hm.agent.alert.<id>` (dropped while disconnected, as monit's would be). */
+  alert(alert: AgentAlert): void {
+    const nc = this.#nc;
+    if (nc && !nc.isClosed()) nc.publish(`hm.agent.alert.${this.#options.agentId}`, JSON.stringify(alert));
   }
 
   /** Resolves when the connection closes (for the process's lifetime). */

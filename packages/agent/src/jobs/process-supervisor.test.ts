@@ -67,7 +67,9 @@ describe('ProcessSupervisor', () => {
     ]);
   });
 
-  it('restarts a process killed with SIGKILL', async () => {
+  it('restarts a process killed with SIGKILL, raising a "Does not exist" event', async () => {
+    const events: string[] = [];
+    supervisor.onEvent((e) => events.push(`${e.service} - ${e.event} - ${e.action}`));
     const before = await readPidfile(join(dir, 'a.pid'));
     assert.ok(before !== null);
     process.kill(before, 'SIGKILL');
@@ -80,6 +82,7 @@ describe('ProcessSupervisor', () => {
       (await supervisor.status()).find((s) => s.name === 'web' && s.state === 'running'),
     );
     assert.ok(web.restarts >= 1);
+    assert.deepEqual(events, ['web - Does not exist - restart']);
   });
 
   it('stops in reverse order and reports stopped', async () => {

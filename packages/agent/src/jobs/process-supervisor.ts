@@ -31,6 +31,14 @@ interface Tracked {
   starting: Promise<void> | null;
 }
 
+/** What monit would alert about, in its words (event and action name BOSH's alert title). */
+export interface SupervisionEvent {
+  readonly service: string;
+  readonly event: string;
+  readonly action: string;
+  readonly description: string;
+}
+
 export interface SupervisorOptions {
   readonly log: Log;
   /** How often crashed processes are looked for (monit's cycle). */
@@ -52,6 +60,7 @@ export class ProcessSupervisor {
   #order: Tracked[] = [];
   #timer: NodeJS.Timeout | null = null;
   #cycleRunning = false;
+  readonly #listeners: ((event: SupervisionEvent) => void)[] = [];
 
   constructor(options: SupervisorOptions) {
     this.#options = options;
@@ -162,6 +171,21 @@ export class ProcessSupervisor {
     return out;
   }
 
+  /** Calls `listener` on monit-like events (a process died, a start failed), for alerts. */
+  onEvent(listener: (event: SupervisionEvent) => void): void {
+    this.#listeners.push(listener);
+  }
+
+  #emit(event: SupervisionEvent): void {
+    for (const listener of this.#listeners) {
+      try {
+        listener(event);
+      } catch (error) {
+        this.#options.log.error(`supervision event listener: ${String(error)}`);
+      }
+    }
+  }
+
   close(): void {
     if (this.#timer) clearInterval(this.#timer);
     this.#timer = null;
@@ -180,9 +204,17 @@ export class ProcessSupervisor {
     try {
       for (const t of this.#order) {
         if (!t.monitored || t.starting) continue;
+        const [was, pid] = [t.state, t.pid];
         if (await this.#liveness(t)) continue;
-        if (t.state === 'running')
-          this.#options.log.warn(`process ${t.spec.name} died (pid ${t.pid}); restarting`);
+        if (was === 'running') {
+          this.#options.log.warn(`process ${t.spec.name} died (pid ${pid}); restarting`);
+          this.#emit({
+            service: t.spec.name,
+            event: 'Does not exist',
+            action: 'restart',
+            description: 'process is not running',
+          });
+        }
         t.restarts++;
         await this.#start(t);
       }
@@ -230,6 +262,14 @@ export class ProcessSupervisor {
       }
       t.failures++;
       t.state = 'failing';
+      if (t.failures === 1) {
+        this.#emit({
+          service: t.spec.name,
+          event: 'Execution failed',
+          action: 'start',
+          description: `no live pid in ${t.spec.pidfile} ${t.spec.start.timeoutSeconds} s after start`,
+        });
+      }
       this.#options.log.warn(
         `process ${t.spec.name}: no live pid in ${t.spec.pidfile} ${t.spec.start.timeoutSeconds}s after start (attempt ${t.failures})`,
       );
