@@ -3,7 +3,7 @@ import type { Command } from '../command.ts';
 import { deleteRootfs as requestDelete } from '../director-client/rootfs.ts';
 import { result } from '../output.ts';
 import { nameVersionSlug, onePositional } from './arg-schema.ts';
-import { followTaskOutput } from './follow-events.ts';
+import { runStartedTask } from './follow-events.ts';
 
 /** `refit delete-rootfs NAME/VERSION`: confirms, then deletes through a task. */
 export const deleteRootfs: Command<{ readonly name: string; readonly version: string }> = {
@@ -18,7 +18,7 @@ export const deleteRootfs: Command<{ readonly name: string; readonly version: st
     const client = await deps.session.director();
     await deps.ui.confirm();
     const taskId = await requestDelete(client, args, signal);
-    await followTaskOutput(deps, client, taskId, signal);
+    await runStartedTask(deps, client, taskId, signal);
     return result();
   },
 };

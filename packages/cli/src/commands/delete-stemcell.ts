@@ -4,7 +4,7 @@ import { TaskFailedError } from '../director-client/errors.ts';
 import { deleteStemcell as requestDelete, listStemcells } from '../director-client/stemcells.ts';
 import { result } from '../output.ts';
 import { flag, nameVersionSlug, onePositional } from './arg-schema.ts';
-import { followTaskOutput } from './follow-events.ts';
+import { runStartedTask } from './follow-events.ts';
 
 interface DeleteStemcellArgs {
   readonly name: string;
@@ -33,7 +33,7 @@ export const deleteStemcell: Command<DeleteStemcellArgs> = {
     await deps.ui.confirm();
     const taskId = await requestDelete(client, args, args.force, signal);
     try {
-      await followTaskOutput(deps, client, taskId, signal);
+      await runStartedTask(deps, client, taskId, signal);
     } catch (error) {
       if (!(error instanceof TaskFailedError)) throw error;
       const remaining = await listStemcells(client, signal);

@@ -8,7 +8,7 @@ import { fileUploadBody, remoteUploadBody } from '../director-client/upload-body
 import { line, result } from '../output.ts';
 import { artifactLocation } from './artifact-location.ts';
 import { onePositional, optionalString } from './arg-schema.ts';
-import { followTaskOutput } from './follow-events.ts';
+import { runStartedTask } from './follow-events.ts';
 
 interface UploadRootfsArgs {
   readonly location: string;
@@ -88,7 +88,7 @@ export const uploadRootfs: Command<UploadRootfsArgs> = {
         ? await fileUploadBody(where.path, deps.ui.uploadProgress())
         : remoteUploadBody(where.url, args.sha1);
     const taskId = await postRootfs(client, body, signal);
-    await followTaskOutput(deps, client, taskId, signal);
+    await runStartedTask(deps, client, taskId, signal);
     return result();
   },
 };

@@ -7,7 +7,7 @@ import { stemcellNeedsUpload, uploadStemcell as postStemcell } from '../director
 import { fileUploadBody, remoteUploadBody } from '../director-client/upload-body.ts';
 import { line, result } from '../output.ts';
 import { flag, onePositional, optionalString } from './arg-schema.ts';
-import { followTaskOutput } from './follow-events.ts';
+import { runStartedTask } from './follow-events.ts';
 import { artifactLocation } from './artifact-location.ts';
 
 const StemcellIdentity = z.object({ name: z.string().min(1), version: VersionString });
@@ -95,7 +95,7 @@ export const uploadStemcell: Command<UploadStemcellArgs> = {
         ? await fileUploadBody(where.path, deps.ui.uploadProgress())
         : remoteUploadBody(where.url, args.sha1);
     const taskId = await postStemcell(client, body, args.fix, signal);
-    await followTaskOutput(deps, client, taskId, signal);
+    await runStartedTask(deps, client, taskId, signal);
     return result();
   },
 };
