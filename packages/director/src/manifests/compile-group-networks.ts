@@ -17,12 +17,12 @@ export function compileGroupNetworks(
 ): CompiledGroupNetwork[] {
   const { cloud, problems } = ctx;
   const several = g.networks.length > 1;
-  for (const key of ['dns', 'gateway'] as const) {
+  for (const key of ['dns', 'gateway', 'addressable'] as const) {
     const defaults = g.networks.filter((n) => n.default?.includes(key)).length;
-    if (several && defaults !== 1) {
+    if (several && (key === 'addressable' ? defaults > 1 : defaults !== 1)) {
       problems.add(
         `${path}.networks`,
-        `exactly one network must be the default for '${key}' (found ${defaults})`,
+        `${key === 'addressable' ? 'at most' : 'exactly'} one network must be the default for '${key}' (found ${defaults})`,
       );
     }
   }
@@ -109,7 +109,8 @@ export function compileGroupNetworks(
         name: n.name,
         type: network.type,
         staticIps,
-        default: several ? (n.default ?? []) : ['dns', 'gateway', 'addressable'],
+        // A lone network is the default for dns and gateway, plus what it names (BOSH).
+        default: several ? (n.default ?? []) : [...new Set(['dns', 'gateway', ...(n.default ?? [])])],
       },
     ];
   });

@@ -34,7 +34,7 @@ describe('compileManifest', () => {
     assert.equal(web.lifecycle, 'service');
     assert.deepEqual(web.persistentDisk, { size: 1024, type: null, cloudProperties: {} });
     assert.deepEqual(web.networks, [
-      { name: 'default', type: 'manual', staticIps: [], default: ['dns', 'gateway', 'addressable'] },
+      { name: 'default', type: 'manual', staticIps: [], default: ['dns', 'gateway'] },
     ]);
     assert.deepEqual(web.update, {
       canaries: { kind: 'count', value: 1 },

@@ -84,7 +84,7 @@ describe('planDeployment: first deploy', () => {
       netmask: '255.255.255.0',
       gateway: '127.1.0.1',
       dns: ['127.0.0.53'],
-      default: ['dns', 'gateway', 'addressable'],
+      default: ['dns', 'gateway'],
       cloudProperties: {},
     });
     assert.equal(plan.ipReservations.add.length, 3);
@@ -244,7 +244,7 @@ describe('planDeployment: each change alone', () => {
       netmask: null,
       gateway: null,
       dns: [],
-      default: ['dns', 'gateway', 'addressable'],
+      default: ['dns', 'gateway'],
       cloudProperties: { dyn: true },
     });
   });
