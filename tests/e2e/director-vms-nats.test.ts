@@ -12,7 +12,7 @@ import { Readable } from 'node:stream';
 import { after, before, describe, it } from 'node:test';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { connect } from 'nats';
-import { parse } from 'yaml';
+import { parse, stringify } from 'yaml';
 import { davPath, DavBlobSource, DavOptions } from '../../packages/agent/src/blobstore/dav-blob-source.ts';
 import { settingsBlobstore } from '../../packages/agent/src/blobstore/agent-blobstore.ts';
 import {
@@ -21,6 +21,8 @@ import {
 } from '../../packages/director/src/api/director-process.test-support.ts';
 import { httpsRequest } from '../../packages/director/src/api/https-test-client.ts';
 import { LocalDirBlobstore } from '../../packages/director/src/blobstore/local-dir-blobstore.ts';
+import { createDirectorLog } from '../../packages/director/src/config/director-log.ts';
+import { EmbeddedNatsServer } from '../../packages/director/src/nats/embedded-nats-server.ts';
 
 interface CpiConfig {
   state_dir: string;
@@ -230,5 +232,61 @@ describe('director: NATS and blobs for VMs', () => {
     assert.ok(alive(second));
     await director.stop('SIGKILL');
     await waitFor('nats-server to follow the killed director', () => !alive(second), 10_000);
+  });
+});
+
+describe('director: an existing NATS from the config', () => {
+  let dir = '';
+  let existing: EmbeddedNatsServer;
+  let director: DirectorProcess | null = null;
+
+  before(async () => {
+    dir = await mkdtemp(join(tmpdir(), 'refit-director-vms-ext-'));
+    const log = createDirectorLog({ file: null, level: 'error', stderr: false });
+    existing = await EmbeddedNatsServer.start({
+      dir: join(dir, 'existing'),
+      executable: null,
+      port: null,
+      log,
+    });
+  });
+  after(async () => {
+    await director?.stop();
+    await existing?.stop();
+    await rm(dir, { recursive: true, force: true });
+  });
+
+  it('starts no nats-server and hands agents the configured NATS', async () => {
+    const { url, director: directorUser, agents } = existing.endpoint;
+    const configFile = join(dir, 'director.yml');
+    await writeFile(configFile, stringify({ nats: { url, director: directorUser, agents } }));
+    const stateDir = join(dir, 'state');
+    director = await startDirector({ stateDir, configFile });
+    assert.equal(existsSync(join(stateDir, 'nats')), false, 'no embedded server state');
+    const cpi = parse(await readFile(join(stateDir, 'cpi-local', 'cpi.yml'), 'utf8')) as CpiConfig;
+    const mbus = new URL(cpi.agent.mbus);
+    assert.equal(mbus.port, String(existing.port));
+    assert.equal(decodeURIComponent(mbus.username), agents.user);
+    assert.equal(decodeURIComponent(mbus.password), agents.password);
+  });
+
+  it('refuses a url without its users, and embedded keys beside a url', async () => {
+    const stateDir = join(dir, 'state-bad');
+    for (const [nats, message] of [
+      [{ url: existing.endpoint.url }, /with url, director and agents/],
+      [
+        {
+          url: existing.endpoint.url,
+          director: existing.endpoint.director,
+          agents: existing.endpoint.agents,
+          port: 4222,
+        },
+        /nats\.port: not with nats\.url/,
+      ],
+    ] as const) {
+      const configFile = join(dir, 'bad.yml');
+      await writeFile(configFile, stringify({ nats }));
+      await assert.rejects(startDirector({ stateDir, configFile }), message);
+    }
   });
 });
