@@ -1,6 +1,12 @@
 import type { ResolvedStemcell } from '../manifests/compile-manifest.ts';
 import { StemcellStrategy } from '../manifests/update-config.ts';
-import { Change, vmReplacingChanges, type CurrentInstance, type StrategyDecision } from './plan-types.ts';
+import {
+  Change,
+  vmReplacingChanges,
+  type CurrentInstance,
+  type ReloadRefusal,
+  type StrategyDecision,
+} from './plan-types.ts';
 
 /** A generic stemcell (rootfs) the director holds: what a reload needs. */
 export interface ReloadableStemcell {
@@ -27,24 +33,42 @@ export function chooseStemcellStrategy(args: {
   const to = `${target.name}/${target.version}`;
   const because = `${replacing.join(', ')} changed`;
   if (args.requested !== StemcellStrategy.reload) {
-    return { strategy: StemcellStrategy.recreate, reason: because };
+    return { strategy: StemcellStrategy.recreate, reason: because, reloadRefused: null };
   }
-  const refuse = (why: string): StrategyDecision => ({
+  const refuse = (why: string, refusal: ReloadRefusal): StrategyDecision => ({
     strategy: StemcellStrategy.recreate,
     reason: `reload not possible: ${why}`,
+    reloadRefused: refusal,
   });
   if (replacing.length !== 1 || replacing[0] !== Change.stemcell) {
     const others = replacing.filter((c) => c !== Change.stemcell);
-    return refuse(`${others.join(', ')} ${others.length === 1 ? 'needs' : 'need'} a new VM`);
+    return refuse(`${others.join(', ')} ${others.length === 1 ? 'needs' : 'need'} a new VM`, {
+      kind: 'other-changes',
+      changes: others,
+    });
   }
-  if (current.vm === null) return refuse('the instance has no VM');
-  if (current.agentResponsive === false) return refuse('the agent does not respond');
-  if (/windows/i.test(target.operatingSystem)) return refuse(`${target.operatingSystem} cannot be reloaded`);
+  if (current.vm === null) return refuse('the instance has no VM', { kind: 'no-vm' });
+  if (current.agentResponsive === false) {
+    return refuse('the agent does not respond', { kind: 'agent-unresponsive' });
+  }
+  if (/windows/i.test(target.operatingSystem)) {
+    return refuse(`${target.operatingSystem} cannot be reloaded`, {
+      kind: 'unsupported-os',
+      operatingSystem: target.operatingSystem,
+    });
+  }
   const rootfs = args.reloadable.some(
     (r) => r.operatingSystem === target.operatingSystem && r.version === target.version,
   );
   if (!rootfs) {
-    return refuse(`no generic stemcell ${target.operatingSystem}/${target.version} uploaded (upload-rootfs)`);
+    return refuse(
+      `no generic stemcell ${target.operatingSystem}/${target.version} uploaded (upload-rootfs)`,
+      {
+        kind: 'no-rootfs',
+        operatingSystem: target.operatingSystem,
+        version: target.version,
+      },
+    );
   }
-  return { strategy: StemcellStrategy.reload, reason: `stemcell ${from} → ${to}` };
+  return { strategy: StemcellStrategy.reload, reason: `stemcell ${from} → ${to}`, reloadRefused: null };
 }

@@ -116,7 +116,11 @@ describe('planDeployment: each change alone', () => {
     assert.deepEqual([...plan.changes], ['stemcell']);
     assert.equal(plan.action, 'recreate');
     assert.equal(plan.needsRecreate, true);
-    assert.deepEqual(plan.stemcellStrategy, { strategy: 'recreate', reason: 'stemcell changed' });
+    assert.deepEqual(plan.stemcellStrategy, {
+      strategy: 'recreate',
+      reason: 'stemcell changed',
+      reloadRefused: null,
+    });
   });
 
   it('a vm_type renamed with identical cloud properties changes nothing', () => {
@@ -566,21 +570,17 @@ describe('planDeployment: stemcell strategy', () => {
 
   it('reload when asked and the stemcell is the sole reason', () => {
     const plan = bump('reload');
+    const reload = {
+      strategy: 'reload',
+      reason: 'stemcell refit-ubuntu-jammy/1.1 → refit-ubuntu-jammy/1.2',
+      reloadRefused: null,
+    };
     assert.deepEqual(
       instances(plan).map((i) => [i.action, i.stemcellStrategy]),
       [
-        [
-          'recreate',
-          { strategy: 'reload', reason: 'stemcell refit-ubuntu-jammy/1.1 → refit-ubuntu-jammy/1.2' },
-        ],
-        [
-          'recreate',
-          { strategy: 'reload', reason: 'stemcell refit-ubuntu-jammy/1.1 → refit-ubuntu-jammy/1.2' },
-        ],
-        [
-          'recreate',
-          { strategy: 'reload', reason: 'stemcell refit-ubuntu-jammy/1.1 → refit-ubuntu-jammy/1.2' },
-        ],
+        ['recreate', reload],
+        ['recreate', reload],
+        ['recreate', reload],
       ],
     );
   });
@@ -603,6 +603,7 @@ describe('planDeployment: stemcell strategy', () => {
     assert.deepEqual(instances(plan)[0]!.stemcellStrategy, {
       strategy: 'recreate',
       reason: 'reload not possible: env needs a new VM',
+      reloadRefused: { kind: 'other-changes', changes: ['env'] },
     });
   });
 

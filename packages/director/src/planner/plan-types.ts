@@ -122,7 +122,19 @@ export type InstanceAction = 'create' | 'update-in-place' | 'recreate' | 'detach
 export interface StrategyDecision {
   readonly strategy: StemcellStrategy;
   readonly reason: string;
+  /**
+   * Set when `reload` was asked for but the VM is recreated instead: why, as a value (a preflight
+   * can refuse the deploy on `no-rootfs`, naming what to upload, without reading `reason`).
+   */
+  readonly reloadRefused: ReloadRefusal | null;
 }
+
+export type ReloadRefusal =
+  | { readonly kind: 'other-changes'; readonly changes: readonly Change[] }
+  | { readonly kind: 'no-vm' }
+  | { readonly kind: 'agent-unresponsive' }
+  | { readonly kind: 'unsupported-os'; readonly operatingSystem: string }
+  | { readonly kind: 'no-rootfs'; readonly operatingSystem: string; readonly version: string };
 
 export interface InstancePlan {
   readonly id: string;
