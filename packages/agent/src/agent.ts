@@ -8,6 +8,7 @@ import { jobState } from './actions/job-state.ts';
 import { settingsBlobstore } from './blobstore/agent-blobstore.ts';
 import { NatsBus } from './bus/nats-bus.ts';
 import { Dispatcher, TaskBoard } from './dispatcher.ts';
+import { errorMessage } from './errors.ts';
 import type { Mounter } from './disks/mounter.ts';
 import { PersistentDisks } from './disks/persistent-disks.ts';
 import { JobInstaller } from './jobs/installer.ts';
@@ -125,6 +126,13 @@ export async function startAgent(options: AgentOptions): Promise<RunningAgent> {
     log: options.log,
   });
   ctx.supervisor.onEvent((event) => bus.alert(processAlert(ctx, event)));
+  // The persistent disk first: jobs that come back expect their data under /var/vcap/store.
+  try {
+    const cid = await ctx.disks.mountAtBoot();
+    if (cid !== null) options.log.info(`mounted persistent disk ${cid} at boot`);
+  } catch (error) {
+    options.log.error(`mounting the persistent disk at boot: ${errorMessage(error)}`);
+  }
   await resumeSupervision(ctx);
   await bus.start();
   return {

@@ -35,3 +35,31 @@ describe('unmount_disk', () => {
     assert.deepEqual(calls, [`bind / ${f.ctx.paths.store}`, `unmount ${f.ctx.paths.store}`]);
   });
 });
+
+describe('persistent disk at boot', () => {
+  it('mounts the recorded disk again, or the only disk the settings know', async () => {
+    isMounted = false;
+    calls.length = 0;
+    const f = await agentFixture({
+      mounter: recording,
+      settings: { disks: { persistent: { a: '/', b: '/tmp' } } },
+    });
+    try {
+      assert.equal(await f.ctx.disks.mountAtBoot(), null, 'two disks and no record: nothing to choose');
+      await f.call('mount_disk', ['b']);
+      isMounted = false; // the reboot
+      assert.equal(await f.ctx.disks.mountAtBoot(), 'b');
+      assert.deepEqual(await f.call('list_disk'), { value: ['b'] });
+      assert.equal(await f.ctx.disks.mountAtBoot(), null, 'already mounted');
+    } finally {
+      await f.close();
+    }
+    isMounted = false;
+    const g = await agentFixture({ mounter: recording, settings: { disks: { persistent: { only: '/' } } } });
+    try {
+      assert.equal(await g.ctx.disks.mountAtBoot(), 'only');
+    } finally {
+      await g.close();
+    }
+  });
+});

@@ -77,6 +77,23 @@ export class PersistentDisks {
     await writeJsonAtomic(this.#stateFile, { cid, path: source });
   }
 
+  /**
+   * At boot, as BOSH's bootstrap does: mount the persistent disk again so jobs find their data
+   * before anything starts. The disk recorded as mounted wins; otherwise the only disk the
+   * settings know. Answers the CID mounted, or null when there is nothing to mount.
+   */
+  async mountAtBoot(): Promise<string | null> {
+    if ((await this.list()).length > 0) return null;
+    const disks = this.#settings.persistentDisks();
+    const recorded = await this.#recorded();
+    const cids = Object.keys(disks);
+    const cid =
+      recorded !== null && recorded.cid in disks ? recorded.cid : cids.length === 1 ? cids[0] : undefined;
+    if (cid === undefined) return null;
+    await this.mount(cid);
+    return cid;
+  }
+
   /** Answers BOSH's message; a disk that is not mounted is not an error. */
   async unmount(cid: string): Promise<string> {
     const mounted = await this.list();
