@@ -798,3 +798,67 @@ describe('planDeployment: impossible plans and robustness', () => {
     assert.deepEqual(only(plan).cloudProperties, { zone: 'one', flavor: 'm2' });
   });
 });
+
+describe('planDeployment: more placement', () => {
+  it('scaling static IPs up: existing instances keep theirs, the new IP goes to a new instance in its subnet AZ', () => {
+    const m = manifestValue();
+    m.instance_groups[0]!.instances = 2;
+    m.instance_groups[0]!.networks = [{ name: 'default', static_ips: ['127.1.0.10', '127.2.0.10'] }];
+    const after = manifestValue();
+    after.instance_groups[0]!.instances = 3;
+    after.instance_groups[0]!.networks = [
+      { name: 'default', static_ips: ['127.1.0.10', '127.2.0.10', '127.2.0.11'] },
+    ];
+    const plan = replan(m, after);
+    assert.deepEqual(
+      instances(plan).map((i) => [i.id, i.az, i.action, i.networkSettings.default?.ip]),
+      [
+        ['id-0', 'z1', 'none', '127.1.0.10'],
+        ['id-1', 'z2', 'none', '127.2.0.10'],
+        ['new-0', 'z2', 'create', '127.2.0.11'],
+      ],
+    );
+  });
+
+  it('removing one static IP deletes the instance that held it', () => {
+    const m = manifestValue();
+    m.instance_groups[0]!.networks = [
+      { name: 'default', static_ips: ['127.1.0.10', '127.2.0.10', '127.1.0.11'] },
+    ];
+    const after = manifestValue();
+    after.instance_groups[0]!.instances = 2;
+    after.instance_groups[0]!.networks = [{ name: 'default', static_ips: ['127.1.0.10', '127.1.0.11'] }];
+    const plan = replan(m, after);
+    assert.deepEqual(
+      instances(plan).map((i) => [i.id, i.action]),
+      [
+        ['id-0', 'none'],
+        ['id-2', 'none'],
+      ],
+    );
+    assert.deepEqual(
+      plan.instanceGroups[0]!.obsolete.map((i) => i.id),
+      ['id-1'],
+    );
+  });
+
+  it('a new instance takes the lowest free index', () => {
+    const state = convergedState(firstPlan(manifestValue()));
+    const plan = planDeployment({
+      deployment: compile(),
+      current: {
+        instances: state.instances.filter((i) => i.index !== 1),
+        reservations: state.reservations.filter((r) => r.instanceId !== 'id-1'),
+      },
+      newId: sequentialIds('new'),
+    });
+    assert.deepEqual(
+      instances(plan).map((i) => [i.id, i.index, i.az, i.action]),
+      [
+        ['id-0', 0, 'z1', 'none'],
+        ['new-0', 1, 'z2', 'create'],
+        ['id-2', 2, 'z1', 'none'],
+      ],
+    );
+  });
+});
