@@ -272,6 +272,30 @@ describe('planDeployment: each change alone', () => {
     assert.deepEqual([...plan.changes], ['state']);
   });
 
+  it('a job spec change is `job`, in place', () => {
+    const state = convergedState(firstPlan(one()));
+    const id = state.instances[0]!.id;
+    const plan = planDeployment({
+      deployment: compile(one()),
+      current: state,
+      renderedHashes: new Map([[id, { packages: 'p1', job: 'j2', configuration: 'c1' }]]),
+      newId: sequentialIds('new'),
+    });
+    assert.deepEqual([...only(plan).changes], ['job']);
+    assert.equal(only(plan).action, 'update-in-place');
+  });
+
+  it('director settings hashes: blobstore_config and nats_config', () => {
+    assert.deepEqual(
+      [...only(replan(one(), one(), { settingsHashes: { blobstoreConfig: 'b2' } })).changes],
+      ['blobstore_config'],
+    );
+    assert.deepEqual(
+      [...only(replan(one(), one(), { settingsHashes: { natsConfig: 'n2' } })).changes],
+      ['nats_config'],
+    );
+  });
+
   it('director settings hashes: trusted_certs', () => {
     const plan = only(replan(one(), one(), { settingsHashes: { trustedCerts: 'new' } }));
     assert.deepEqual([...plan.changes], ['trusted_certs']);
