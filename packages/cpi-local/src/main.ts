@@ -36,7 +36,10 @@ async function main(argv: readonly string[]): Promise<number> {
   const { handleRequest } = await import('./handle-request.ts');
   const config = await loadConfig(configPath).catch((error: unknown) => error as Error);
   const input = await text(process.stdin);
-  const response = await handleRequest(config, input, new AbortController().signal);
+  // A director that gives up on the call sends SIGTERM: stop waiting, answer with the error.
+  const controller = new AbortController();
+  process.once('SIGTERM', () => controller.abort(new Error('the CPI call was terminated (SIGTERM)')));
+  const response = await handleRequest(config, input, controller.signal);
   process.stdout.write(`${JSON.stringify(response)}\n`);
   // The director ignores the exit code (reference §2.1); 0 keeps it simple for wrappers.
   return 0;
