@@ -2,7 +2,7 @@
 // listing, showing, re-uploading, digests and hostile archives refused, missing dependencies,
 // /packages/matches, compiled releases, and deletes, on SQLite and PostgreSQL.
 import assert from 'node:assert/strict';
-import { readdir } from 'node:fs/promises';
+import { readdir, unlink } from 'node:fs/promises';
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { join } from 'node:path';
@@ -496,6 +496,30 @@ for (const backend of testBackends()) {
         body: otherStemcell,
       });
       assert.deepEqual(none.json(), []);
+    });
+
+    it('re-stores the bits of an existing version with fix=true, after checking them', async () => {
+      const built = await buildRelease(appRelease('1.0'));
+      const libc = sha256Hex(built.packages.get('libc')!.tgz);
+      // A lost blob (e.g. a damaged blobstore) is what fix repairs.
+      const blobFile = (await lab.blobFiles()).find((f) => f.endsWith(libc));
+      assert.ok(blobFile);
+      await unlink(join(lab.stateDir, 'blobstore', blobFile));
+      const fixed = await upload(built.tarball, '?fix=true');
+      assert.equal(fixed.task.state, 'done', JSON.stringify(await events(fixed.id)));
+      const stages = (await events(fixed.id)).filter((e) => e.state === 'started').map((e) => e.stage);
+      assert.deepEqual(stages.slice(3), [
+        'Processing 3 existing packages',
+        'Processing 2 existing jobs',
+        'Release has been created',
+      ]);
+      assert.ok((await lab.blobFiles()).some((f) => f.endsWith(libc)));
+      const tampered = await buildRelease(appRelease('1.0', { wrongDigestFor: ['server'] }));
+      await assertRefused(
+        await upload(tampered.tarball, '?fix=true'),
+        /Package 'server\/[0-9a-f]+' has digest/,
+        30015,
+      );
     });
 
     it('rebases a dev version on upload with rebase=true', async () => {
