@@ -43,6 +43,7 @@ export default tseslint.config(
   {
     // The planner is pure: values in, a plan out. No I/O of any kind.
     files: ['packages/director/src/planner/**/*.ts'],
+    ignores: ['**/*.test.ts'],
     rules: {
       'no-restricted-imports': [
         'error',

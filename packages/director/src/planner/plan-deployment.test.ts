@@ -1,6 +1,4 @@
-// eslint-disable-next-line no-restricted-imports -- tests run under node:test; the purity rule is for planner code
 import assert from 'node:assert/strict';
-// eslint-disable-next-line no-restricted-imports -- as above
 import { describe, it } from 'node:test';
 import { compileCloudConfig } from '../manifests/compile-cloud-config.ts';
 import { applyRenderedHashes } from './apply-rendered-hashes.ts';
