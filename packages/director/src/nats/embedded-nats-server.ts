@@ -29,8 +29,14 @@ export interface NatsEndpoint {
   /** `nats://127.0.0.1:<port>`, without credentials. */
   readonly url: string;
   readonly director: NatsCredentialsFile['director'];
-  readonly hm: NatsCredentialsFile['hm'];
+  /** Null for an existing NATS configured without a health monitor user. */
+  readonly hm: NatsCredentialsFile['hm'] | null;
   readonly agents: NatsCredentialsFile['agents'];
+}
+
+/** The embedded server always has all three users. */
+export interface EmbeddedNatsEndpoint extends NatsEndpoint {
+  readonly hm: NatsCredentialsFile['hm'];
 }
 
 export class NatsServerError extends Error {
@@ -51,7 +57,7 @@ const HEALTHY_RUN_MS = 30_000;
  * and a server left by an earlier director (its pid file) is stopped before starting.
  */
 export class EmbeddedNatsServer {
-  readonly endpoint: NatsEndpoint;
+  readonly endpoint: EmbeddedNatsEndpoint;
   readonly #options: EmbeddedNatsOptions;
   readonly #command: readonly string[];
   readonly #port: number;

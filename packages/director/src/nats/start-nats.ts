@@ -17,9 +17,8 @@ export async function startNats(
   signal?: AbortSignal,
 ): Promise<RunningNats> {
   if (config.kind === 'external') {
-    const hm = config.hm ?? { user: '', password: '' };
     return {
-      endpoint: { url: config.url, director: config.director, agents: config.agents, hm },
+      endpoint: { url: config.url, director: config.director, agents: config.agents, hm: config.hm },
       stop: () => Promise.resolve(),
     };
   }
