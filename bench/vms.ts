@@ -5,7 +5,7 @@
 //
 //   npx node bench/vms.ts [--runs N] [--step N] [--max-vms N] [--budget-s S] [--parallel N]
 import { execFile } from 'node:child_process';
-import { mkdir, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
+import { mkdir, mkdtemp, readdir, readFile, rm, writeFile } from 'node:fs/promises';
 import { cpus, totalmem, tmpdir } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -39,9 +39,38 @@ function percentile(values: readonly number[], p: number): number {
   return sorted[Math.min(sorted.length - 1, Math.ceil((p / 100) * sorted.length) - 1)] ?? NaN;
 }
 
-async function memAvailableKb(): Promise<number> {
-  const text = await readFile('/proc/meminfo', 'utf8');
-  return Number(/^MemAvailable:\s+(\d+)/m.exec(text)?.[1] ?? NaN);
+/**
+ * Memory of this run's VMs: the PSS (shared pages split between their users, so the node binary
+ * mapped by every agent counts once) of every process descending from a process whose command
+ * line names the CPI state dir (the VM supervisors and their namespaces).
+ */
+async function vmMemoryMb(stateDir: string): Promise<number> {
+  const parent = new Map<number, number>();
+  const roots = new Set<number>();
+  for (const name of await readdir('/proc')) {
+    if (!/^\d+$/.test(name)) continue;
+    const pid = Number(name);
+    try {
+      const stat = await readFile(`/proc/${pid}/stat`, 'utf8');
+      parent.set(pid, Number(stat.slice(stat.lastIndexOf(')') + 2).split(' ')[1]));
+      if ((await readFile(`/proc/${pid}/cmdline`, 'utf8')).includes(stateDir)) roots.add(pid);
+    } catch {
+      /* gone */
+    }
+  }
+  let kb = 0;
+  for (const pid of parent.keys()) {
+    let p: number | undefined = pid;
+    for (let hops = 0; p !== undefined && p > 1 && hops < 64 && !roots.has(p); hops++) p = parent.get(p);
+    if (p === undefined || !roots.has(p)) continue;
+    try {
+      const rollup = await readFile(`/proc/${pid}/smaps_rollup`, 'utf8');
+      kb += Number(/^Pss:\s+(\d+)/m.exec(rollup)?.[1] ?? 0);
+    } catch {
+      /* gone or a kernel thread */
+    }
+  }
+  return kb / 1024;
 }
 
 async function inBatches<T, R>(
@@ -96,6 +125,16 @@ async function deleteVm(cid: string): Promise<number> {
   return performance.now() - since;
 }
 
+// A benchmark stopped by a signal still deletes what it created: the loops see `stopping` and
+// the `finally` below runs.
+let stopping = false;
+for (const signal of ['SIGINT', 'SIGTERM', 'SIGHUP'] as const) {
+  process.on(signal, () => {
+    stopping = true;
+    console.error(`${signal}: stopping after the current step, then cleaning up`);
+  });
+}
+
 try {
   const buildStart = performance.now();
   await run(join(repo, 'packages/stemcell/bin/refit-stemcell'), [
@@ -124,7 +163,7 @@ try {
   const created: number[] = [];
   const rebooted: number[] = [];
   const deleted: number[] = [];
-  for (let i = 0; i < runs; i++) {
+  for (let i = 0; i < runs && !stopping; i++) {
     const vm = await createVm();
     created.push(vm.ms);
     await bus.waitForPing(vm.agentId, 10_000);
@@ -133,10 +172,12 @@ try {
     rebooted.push((await heartbeats.next(vm.agentId, since, 60_000)).at - since);
     await bus.waitForPing(vm.agentId, 10_000);
     deleted.push(await deleteVm(vm.cid));
+    console.error(
+      `run ${i + 1}: create→heartbeat ${created.at(-1)?.toFixed(0)} ms, reboot→heartbeat ${rebooted.at(-1)?.toFixed(0)} ms, delete ${deleted.at(-1)?.toFixed(0)} ms`,
+    );
   }
 
   // 2. Capacity: add VMs in steps until one agent misses a 1 s ping, or the bounds are reached.
-  const memBefore = await memAvailableKb();
   const ramp: {
     vms: number;
     allAnswered: boolean;
@@ -147,7 +188,7 @@ try {
   }[] = [];
   const rampStart = performance.now();
   let held = 0;
-  while (live.size + step <= maxVms && performance.now() - rampStart < budgetMs) {
+  while (!stopping && live.size + step <= maxVms && performance.now() - rampStart < budgetMs) {
     const failedCreates: string[] = [];
     const added = (
       await inBatches(
@@ -179,7 +220,7 @@ try {
       vms: live.size,
       allAnswered,
       slowestPingMs: slowest,
-      memUsedMb: (memBefore - (await memAvailableKb())) / 1024,
+      memUsedMb: await vmMemoryMb(join(work, 'state')),
       createP50: percentile(
         added.map((a) => a.ms),
         50,
@@ -187,7 +228,7 @@ try {
     });
     const last = ramp.at(-1);
     console.error(
-      `ramp: ${live.size} VMs, slowest ping ${slowest.toFixed(0)} ms, ${failedCreates.length} failed creates, ${last?.memUsedMb.toFixed(0)} MB used`,
+      `ramp: ${live.size} VMs, slowest ping ${slowest.toFixed(0)} ms, ${failedCreates.length} failed creates, ${last?.memUsedMb.toFixed(0)} MB PSS in VMs`,
     );
     if (!allAnswered) break;
     held = live.size;
@@ -208,14 +249,16 @@ try {
   );
   console.log(`| delete_vm | ${fmt(percentile(deleted, 50))} | ${fmt(percentile(deleted, 95))} |`);
   console.log(
-    `\n| VMs | every agent pinged within 1 s | slowest ping | host memory used | create→heartbeat p50 (step) |`,
+    `\n| VMs | every agent pinged within 1 s | slowest ping | VMs' memory (PSS) | per VM | create→heartbeat p50 (step) | failed creates (step) |`,
   );
-  console.log('|---|---|---|---|---|');
+  console.log('|---|---|---|---|---|---|---|');
   for (const r of ramp) {
     console.log(
-      `| ${r.vms} | ${r.allAnswered ? 'yes' : 'NO'} | ${fmt(r.slowestPingMs)} | ${r.memUsedMb.toFixed(0)} MB | ${fmt(r.createP50)} |`,
+      `| ${r.vms} | ${r.allAnswered ? 'yes' : 'NO'} | ${fmt(r.slowestPingMs)} | ${r.memUsedMb.toFixed(0)} MB | ${(r.memUsedMb / r.vms).toFixed(1)} MB | ${fmt(r.createP50)} | ${r.failedCreates.length} |`,
     );
   }
+  for (const failure of new Set(ramp.flatMap((r) => r.failedCreates)))
+    console.log(`failed create: ${failure}`);
   const bound = live.size + step > maxVms ? `--max-vms ${maxVms}` : `--budget-s ${flags['budget-s']}`;
   const lastStep = ramp.at(-1);
   const stoppedBy =
