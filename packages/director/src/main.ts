@@ -96,6 +96,7 @@ async function start(config: DirectorConfig, log: DirectorLog): Promise<() => Pr
     user: nats.endpoint.director.user,
     password: nats.endpoint.director.password,
     log,
+    ...config.agent,
   });
   const blobstore = new LocalDirBlobstore(config.blobstoreDir);
   await blobstore.start();

@@ -34,6 +34,14 @@ const ConfigFile = z.strictObject({
       executable: z.string().min(1).optional(),
     })
     .optional(),
+  // How the director talks to agents (BOSH's defaults).
+  agent: z
+    .strictObject({
+      reply_timeout_seconds: z.number().positive().optional(),
+      task_poll_interval_seconds: z.number().positive().optional(),
+      wait_timeout_seconds: z.number().positive().optional(),
+    })
+    .optional(),
 });
 
 /** A NATS user and password. */
@@ -73,6 +81,12 @@ export interface DirectorConfig {
   readonly blobstoreDir: string;
   /** Absent when the file has no `nats` key: the embedded nats-server with its defaults. */
   readonly nats?: NatsConfig;
+  /** Absent when the file has no `agent` key: 45 s per reply, get_task every 1 s, 600 s wait. */
+  readonly agent?: {
+    readonly replyTimeoutMs: number;
+    readonly pollIntervalMs: number;
+    readonly waitTimeoutMs: number;
+  };
 }
 
 export class ConfigError extends Error {
@@ -213,6 +227,15 @@ export async function loadDirectorConfig(
   return Object.freeze({
     ...config,
     ...(nats === undefined ? {} : { nats: Object.freeze(nats) }),
+    ...(file.agent === undefined
+      ? {}
+      : {
+          agent: Object.freeze({
+            replyTimeoutMs: Math.round((file.agent.reply_timeout_seconds ?? 45) * 1000),
+            pollIntervalMs: Math.round((file.agent.task_poll_interval_seconds ?? 1) * 1000),
+            waitTimeoutMs: Math.round((file.agent.wait_timeout_seconds ?? 600) * 1000),
+          }),
+        }),
     cpi: Object.freeze({ ...config.cpi, args: Object.freeze([...config.cpi.args]) }),
   });
 }
