@@ -17,6 +17,7 @@ export {
 export { resolveJobProperties } from './resolve-job-properties.ts';
 export { RENDERER_RB, type RendererOptions } from './run-renderer.ts';
 export {
+  InstanceGroupTemplatesRenderFailed,
   InvalidPropertyType,
   JobTemplateRenderFailed,
   TemplateRendererFailed,

@@ -10,6 +10,7 @@ import {
   type TemplateInstanceSpec,
 } from './render-job-templates.ts';
 import type { RendererOptions } from './run-renderer.ts';
+import { InstanceGroupTemplatesRenderFailed, JobTemplateRenderFailed } from './template-errors.ts';
 
 export interface RenderInstanceInput {
   readonly spec: TemplateInstanceSpec;
@@ -35,13 +36,21 @@ const MTIME = new Date(0);
  * Renders every job of an instance, then stores the rendered templates archive (one tgz with
  * `<job>/monit` and every rendered template at `<job>/<destination>`, files under `bin/` made
  * executable) in the blobstore. The archive is deterministic, so an unchanged instance maps
- * to the same (content-addressed) blob. Any template error fails before anything is stored.
+ * to the same (content-addressed) blob. Template errors of every job are gathered into one
+ * InstanceGroupTemplatesRenderFailed (BOSH's nested message) before anything is stored.
  */
 export async function renderInstanceTemplates(input: RenderInstanceInput): Promise<RenderedInstance> {
   const rendered: RenderedJob[] = [];
+  const failed: JobTemplateRenderFailed[] = [];
   for (const job of [...input.jobs].sort((a, b) => a.jobSpec.name.localeCompare(b.jobSpec.name))) {
-    rendered.push(await renderJobTemplates({ ...job, spec: input.spec }, input.renderer));
+    try {
+      rendered.push(await renderJobTemplates({ ...job, spec: input.spec }, input.renderer));
+    } catch (error) {
+      if (!(error instanceof JobTemplateRenderFailed)) throw error;
+      failed.push(error);
+    }
   }
+  if (failed.length > 0) throw new InstanceGroupTemplatesRenderFailed(input.spec.name, failed);
   const instanceHash = createHash('sha1');
   const templateHashes: Record<string, string> = {};
   for (const job of rendered) {

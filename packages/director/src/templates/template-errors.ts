@@ -47,3 +47,36 @@ export class TemplateRendererFailed extends DirectorError {
     super(100, 500, message, options);
   }
 }
+
+/** Indents every line of a nested error message by `spaces`. */
+function indent(text: string, spaces: number): string {
+  return text
+    .split('\n')
+    .map((line) => `${' '.repeat(spaces)}${line}`)
+    .join('\n');
+}
+
+/**
+ * Every job of an instance group that did not render, in BOSH's nested form:
+ * `Unable to render jobs for instance group '<ig>'. Errors are:` then each job's error,
+ * `  - Unable to render templates for job '<job>'. Errors are:` and its files one level deeper.
+ */
+export class InstanceGroupTemplatesRenderFailed extends DirectorError {
+  static readonly code = 80006;
+  readonly instanceGroup: string;
+  readonly jobs: readonly JobTemplateRenderFailed[];
+
+  constructor(instanceGroup: string, jobs: readonly JobTemplateRenderFailed[]) {
+    const nested = jobs.map((job) => {
+      const [first = '', ...rest] = job.message.split('\n');
+      return [`  - ${first}`, ...rest.map((line) => indent(line, 2))].join('\n');
+    });
+    super(
+      80006,
+      400,
+      [`Unable to render jobs for instance group '${instanceGroup}'. Errors are:`, ...nested].join('\n'),
+    );
+    this.instanceGroup = instanceGroup;
+    this.jobs = jobs;
+  }
+}
