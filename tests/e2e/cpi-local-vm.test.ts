@@ -309,6 +309,28 @@ describe('refit-cpi-local VMs', { skip: process.getuid?.() !== 0 ? 'needs root' 
     },
   );
 
+  it(
+    'parallel calls: six VMs created, given disks, rebooted and deleted at once',
+    { timeout: 180_000 },
+    async () => {
+      const vms = await Promise.all(Array.from({ length: 6 }, () => createVm()));
+      const disks = (await Promise.all(vms.map(() => cpi.call('create_disk', [10, {}, null])))) as string[];
+      await Promise.all(vms.map((vm, i) => cpi.call('attach_disk', [vm, disks[i]])));
+      // Everyone tries to take disk 0 as well: exactly its owner already has it, the others are refused.
+      const grabs = await Promise.all(vms.slice(1).map((vm) => cpi.request('attach_disk', [vm, disks[0]])));
+      assert.ok(grabs.every((r) => r.error?.type === CpiErrorType.CloudError));
+      await Promise.all(vms.map((vm) => cpi.call('reboot_vm', [vm])));
+      await Promise.all(vms.map((vm) => waitBoot(vm, 2)));
+      for (const [i, vm] of vms.entries()) {
+        assert.deepEqual(await cpi.call('get_disks', [vm]), [disks[i]]);
+        assert.equal((await inVm(vm, `cat /var/vcap/bosh/disks/${disks[i]}/boots`)).trim(), 'boot 2');
+      }
+      await Promise.all(vms.map((vm) => cpi.call('delete_vm', [vm])));
+      for (const vm of vms) assert.deepEqual(await vmHostTraces(stateDir, vm), []);
+      await Promise.all(disks.map((disk) => cpi.call('delete_disk', [disk])));
+    },
+  );
+
   it('the latency model delays a method by the configured time', { timeout }, async () => {
     const started = performance.now();
     assert.equal(await cpi.call('has_disk', ['disk-00000000-0000-4000-8000-000000000000']), false);
