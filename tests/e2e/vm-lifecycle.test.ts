@@ -209,11 +209,7 @@ describe(
       );
       assert.equal((await inVm(await vmPid(), 'cat /var/vcap/store/survivor')).trim(), `written-${tag}`);
     };
-    // refit-agent does not mount the recorded persistent disk when it boots yet (BOSH's agent does,
-    // in its bootstrap): until it does, these two run as todo so their failure stays visible.
-    const remountTodo = 'refit-agent: mount the recorded persistent disk at boot (packages/agent)';
-
-    it('comes back after reboot_vm: a new init, a heartbeat, ping', async () => {
+    it('keeps the persistent disk across reboot_vm: new init, heartbeat, ping, disk mounted with its data', async () => {
       const before = await vmPid();
       const since = performance.now();
       await callCpi(cpi, 'reboot_vm', [vmCid]);
@@ -221,17 +217,10 @@ describe(
       await bus.waitForPing(agentId, 10_000);
       assert.notEqual(await vmPid(), before, 'a new init after the reboot');
       assert.equal((await getState()).stemcell?.version, '1');
+      await assertDiskSurvived();
     });
 
-    it(
-      'keeps the persistent disk mounted with its data across reboot_vm',
-      { todo: remountTodo },
-      async () => {
-        await assertDiskSurvived();
-      },
-    );
-
-    it('comes back after a reboot from inside the VM (busybox reboot -f)', async () => {
+    it('keeps the persistent disk across a reboot from inside the VM (busybox reboot -f)', async () => {
       const before = await vmPid();
       const since = performance.now();
       await rebootFromInside(before);
@@ -239,15 +228,8 @@ describe(
       await bus.waitForPing(agentId, 10_000);
       assert.notEqual(await vmPid(), before, 'a new init after the reboot');
       assert.equal(await callCpi(cpi, 'has_vm', [vmCid]), true);
+      await assertDiskSurvived();
     });
-
-    it(
-      'keeps the persistent disk mounted with its data across the in-VM reboot',
-      { todo: remountTodo },
-      async () => {
-        await assertDiskSurvived();
-      },
-    );
 
     it('delete_vm leaves no process, mount or directory behind', async () => {
       await callCpi(cpi, 'detach_disk', [vmCid, diskCid]);
