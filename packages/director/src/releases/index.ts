@@ -5,6 +5,7 @@ import { ScratchSpace } from '../stemcells/scratch-space.ts';
 import { deleteReleaseRoute } from './delete-release-route.ts';
 import { deleteReleaseTask } from './delete-release-task.ts';
 import { listReleasesRoute } from './list-releases-route.ts';
+import { PendingBlobs } from './pending-blobs.ts';
 import { compiledPackageMatchesRoute, packageMatchesRoute } from './package-matches-route.ts';
 import { showReleaseRoute } from './show-release-route.ts';
 import { updateReleaseTask } from './update-release-task.ts';
@@ -14,6 +15,11 @@ export { findReleaseVersion, recordReleaseUsage, clearReleaseUsages } from './re
 export type { ReleaseVersionContents } from './release-lookup.ts';
 export type { JobRecord, PackageRecord, ReleaseVersionRecord } from './release-store.ts';
 export { compileOrder } from './package-dependencies.ts';
+
+/** Blobs stored by uploads in flight, for cleanup after a crash (outside tmpDir). */
+export function releasePendingBlobs(deps: Pick<DirectorDeps, 'stateDir'>): PendingBlobs {
+  return new PendingBlobs(join(deps.stateDir, 'release-pending'));
+}
 
 /** Where release uploads in flight keep their files. */
 export function releaseScratch(deps: Pick<DirectorDeps, 'tmpDir'>): ScratchSpace {
@@ -40,9 +46,14 @@ export const releasesFeature: Feature = {
     ];
   },
   taskHandlers(deps) {
-    return [updateReleaseTask(deps, releaseScratch(deps)), deleteReleaseTask(deps)];
+    return [
+      updateReleaseTask(deps, releaseScratch(deps), releasePendingBlobs(deps)),
+      deleteReleaseTask(deps),
+    ];
   },
   async startup(deps) {
     await releaseScratch(deps).clear();
+    // Interrupted uploads were recovered before startup: what is left here is stale.
+    await releasePendingBlobs(deps).settleAll(deps.db, deps.blobstore);
   },
 };

@@ -5,6 +5,7 @@ import assert from 'node:assert/strict';
 import { copyFile, mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { Readable } from 'node:stream';
 import { after, before, describe, it } from 'node:test';
 import { openTar } from '@refit/archive';
 import { buildRelease, type ReleaseDefinition } from '@refit/testkit/release/build-release.ts';
@@ -20,6 +21,7 @@ import { readJobTemplatesFromBlob } from '../templates/read-job-templates.ts';
 import { renderInstanceTemplates } from '../templates/render-instance-templates.ts';
 import { deleteReleaseTask } from './delete-release-task.ts';
 import { findReleaseVersion } from './release-lookup.ts';
+import { PendingBlobs } from './pending-blobs.ts';
 import { updateReleaseTask } from './update-release-task.ts';
 import { RELEASE_ARCHIVE, type UpdateReleaseParams } from './upload-release-route.ts';
 
@@ -64,12 +66,14 @@ for (const backend of testBackends()) {
     let dir: string;
     let blobstore: LocalDirBlobstore;
     let scratch: ScratchSpace;
+    let pending: PendingBlobs;
     before(async () => {
       database = await backend.create({ migrations: [rootfsMigration, releasesMigration] });
       dir = await mkdtemp(join(tmpdir(), 'refit-release-task-'));
       blobstore = new LocalDirBlobstore(join(dir, 'blobs'));
       await blobstore.start();
       scratch = new ScratchSpace(join(dir, 'scratch'));
+      pending = new PendingBlobs(join(dir, 'pending'));
     });
     after(async () => {
       await database?.cleanup();
@@ -88,7 +92,7 @@ for (const backend of testBackends()) {
       await writeFile(archive, (await buildRelease(definition)).tarball);
       await copyFile(archive, join(scratchDir, RELEASE_ARCHIVE));
       const params: UpdateReleaseParams = { scratchDir, source: { kind: 'file' }, fix: false, rebase: false };
-      return updateReleaseTask(deps(), scratch).run(context(lines), params);
+      return updateReleaseTask(deps(), scratch, pending).run(context(lines), params);
     }
 
     it('stores a release the deploy work can find, read and render', async () => {
@@ -172,6 +176,20 @@ for (const backend of testBackends()) {
       );
       assert.equal(Number(count?.n), 0);
       assert.deepEqual(await scratch.clear(), 0);
+    });
+
+    it('after a crash, recover deletes the blobs the upload stored that no row names', async () => {
+      const scratchDir = await scratch.create();
+      const orphan = await blobstore.put(Readable.from([Buffer.from('stored, then the director died')]));
+      const kept = (await findReleaseVersion(database.db, 'shop', '1')).jobs[0]!.blobstoreId;
+      await pending.add(pending.fileFor(scratchDir), orphan.id);
+      await pending.add(pending.fileFor(scratchDir), kept);
+      const params: UpdateReleaseParams = { scratchDir, source: { kind: 'file' }, fix: false, rebase: false };
+      await updateReleaseTask(deps(), scratch, pending).recover?.(params);
+      assert.equal(await blobstore.stat(orphan.id), null);
+      assert.notEqual(await blobstore.stat(kept), null);
+      assert.equal(await pending.settleAll(database.db, blobstore), 0);
+      assert.equal(await scratch.clear(), 0);
     });
 
     it('deletes the release and every blob it alone used', async () => {

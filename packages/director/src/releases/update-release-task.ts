@@ -17,6 +17,7 @@ import {
   verifyPackageArchive,
 } from './check-release-archive.ts';
 import { fetchRelease } from './fetch-release.ts';
+import type { PendingBlobs } from './pending-blobs.ts';
 import { resolvePackageDependencies } from './package-dependencies.ts';
 import {
   PackageMissingSourceCode,
@@ -52,12 +53,17 @@ export function singleStep<T>(ctx: TaskContext, name: string, fn: () => Promise<
  * stored; the database rows are written in one transaction at the end, and a failure removes
  * the blobs this upload stored that nothing else names. Result: `Created release '<n>/<v>'`.
  */
-export function updateReleaseTask(deps: Deps, scratch: ScratchSpace): TaskHandler<UpdateReleaseParams> {
+export function updateReleaseTask(
+  deps: Deps,
+  scratch: ScratchSpace,
+  pending: PendingBlobs,
+): TaskHandler<UpdateReleaseParams> {
   return {
     type: UPDATE_RELEASE,
     parseParams: (raw) => UpdateReleaseParams.parse(raw),
     async run(ctx, params) {
       const stored = new Set<string>();
+      const pendingFile = pending.fileFor(params.scratchDir);
       let objectName: string | null = null;
       let committed = false;
       try {
@@ -100,6 +106,7 @@ export function updateReleaseTask(deps: Deps, scratch: ScratchSpace): TaskHandle
         const put = async (file: string): Promise<BlobInfo> => {
           const blob = await deps.blobstore.put(createReadStream(file), ctx.signal);
           stored.add(blob.id);
+          await pending.add(pendingFile, blob.id);
           return blob;
         };
         const blobOf = (info: BlobInfo, expected: string) => ({ id: info.id, sha1: expected });
@@ -254,10 +261,12 @@ export function updateReleaseTask(deps: Deps, scratch: ScratchSpace): TaskHandle
         await record(deps, ctx, name ?? null, version ?? null, (error as Error).message);
         throw error;
       } finally {
+        await pending.remove(pendingFile);
         await scratch.remove(params.scratchDir);
       }
     },
     async recover(params) {
+      await pending.settle(pending.fileFor(params.scratchDir), deps.db, deps.blobstore);
       await scratch.remove(params.scratchDir);
     },
   };
