@@ -1,8 +1,9 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
-import { CpiErrorType, CpiResponse } from '@refit/protocol';
+import { CpiErrorType, CpiMethod, CpiResponse } from '@refit/protocol';
 import { parseConfig } from './config.ts';
 import { handleRequest } from './handle-request.ts';
+import { cpiMethodNames, notSupported } from './methods/index.ts';
 
 const config = await parseConfig(
   'state_dir: /nonexistent/refit-cpi-test\nagent: { mbus: "nats://127.0.0.1:4222" }',
@@ -62,5 +63,10 @@ describe('one CPI request', () => {
     );
     assert.equal(response.error?.type, CpiErrorType.CloudError);
     assert.match(response.error?.message ?? '', /state_dir/);
+  });
+
+  it('implements every CPI v2 method but snapshots and disk resizes', () => {
+    const left = CpiMethod.options.filter((m) => !cpiMethodNames.includes(m) && !notSupported.has(m));
+    assert.deepEqual(left.sort(), ['delete_snapshot', 'snapshot_disk']);
   });
 });

@@ -39,9 +39,6 @@ export class StateLayout {
   stemcellFile(cid: string): string {
     return join(this.stemcells, `${cid}.json`);
   }
-  root_(digest: string): string {
-    return join(this.roots, digest);
-  }
   vm(cid: string): VmLayout {
     return new VmLayout(join(this.vms, cid));
   }
