@@ -227,6 +227,10 @@ describe('refit-agent over NATS', () => {
       exception: { message: 'unknown message ping' },
     });
     nc.publish(`agent.${AGENT_ID}`, 'not even json');
+    nc.publish(
+      `agent.${AGENT_ID}`,
+      JSON.stringify({ method: 'ping', arguments: [], reply_to: 'bad subject *' }),
+    );
     assert.deepEqual(await request('make_coffee', []), {
       exception: { message: 'unknown message make_coffee' },
     });

@@ -40,6 +40,13 @@ describe('handleMessage', () => {
     assert.equal(await handleMessage(enc('garbage'), echo, silentLog), null);
   });
 
+  it('drops a request whose reply_to is not a subject it may publish to', async () => {
+    for (const bad of ['bad subject', 'director.*', 'a..b', 'director.>']) {
+      const payload = JSON.stringify({ method: 'ping', arguments: [], reply_to: bad });
+      assert.equal(await handleMessage(enc(payload), echo, silentLog), null, bad);
+    }
+  });
+
   it('keeps replies under 1 MiB', () => {
     const big = encodeOutcome({ value: 'x'.repeat(2 * 1024 * 1024) });
     assert.match(big, /Response exceeded maximum allowed length/);

@@ -29,6 +29,14 @@ export function encodeOutcome(outcome: Outcome, max = MAX_RESPONSE_BYTES): strin
   return body;
 }
 
+/**
+ * A NATS subject a reply may go to: dot-separated non-empty tokens, no blanks, no wildcards.
+ * Publishing to anything else makes nats-server drop the agent's connection.
+ */
+export function isPublishableSubject(subject: string): boolean {
+  return subject.length <= 1024 && subject.split('.').every((token) => /^[^\s*>]+$/.test(token));
+}
+
 const grab = (text: string, key: string): string | undefined =>
   new RegExp(`"${key}"\\s*:\\s*"((?:[^"\\\\]|\\\\.)*)"`).exec(text)?.[1];
 
@@ -59,7 +67,7 @@ export async function handleMessage(
       typeof json === 'object' && json !== null && 'method' in json && typeof json.method === 'string'
         ? json.method
         : grab(text, 'method');
-    if (replyTo === undefined || replyTo === '') {
+    if (replyTo === undefined || !isPublishableSubject(replyTo)) {
       log.warn(`dropping a message without reply_to: ${text.slice(0, 200)}`);
       return null;
     }
@@ -68,6 +76,12 @@ export async function handleMessage(
     return { replyTo, body: encodeOutcome({ exception: `unknown message ${what}` }) };
   }
   const { method, arguments: args, reply_to: replyTo } = request.data;
+  if (!isPublishableSubject(replyTo)) {
+    log.warn(
+      `dropping ${method}: reply_to '${replyTo.slice(0, 200)}' is not a subject the agent may publish to`,
+    );
+    return null;
+  }
   let outcome: Outcome;
   try {
     outcome = await dispatch(method, args);

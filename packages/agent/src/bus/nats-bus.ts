@@ -47,7 +47,13 @@ export class NatsBus {
         // Each request runs on its own so a slow sync action does not hold up get_task polls.
         void handleMessage(message.data, (m, a) => this.#options.dispatcher.dispatch(m, a), log).then(
           (reply) => {
-            if (reply !== null && !nc.isClosed()) nc.publish(reply.replyTo, reply.body);
+            if (reply === null || nc.isClosed()) return;
+            try {
+              nc.publish(reply.replyTo, reply.body);
+            } catch (error) {
+              // A reply_to NATS refuses (spaces, wildcards) must not take the agent down.
+              log.warn(`cannot reply on '${reply.replyTo.slice(0, 200)}': ${String(error)}`);
+            }
           },
         );
       }
