@@ -29,6 +29,8 @@ export interface CpiConformanceOptions {
   readonly bootCount?: (vmCid: string) => Promise<number>;
   /** Refit's rule: addresses outside 127.0.0.0/8 are refused (default true). */
   readonly loopbackOnly?: boolean;
+  /** Skip the whole suite with this reason (e.g. the CPI needs root). */
+  readonly skip?: string | false;
   /** Per-test timeout; default 120 s. */
   readonly timeoutMs?: number;
 }
@@ -122,38 +124,42 @@ export function runCpiConformance(options: CpiConformanceOptions): void {
     },
   };
 
-  describe(options.name ?? `CPI conformance: ${options.cpiCommand}`, { timeout: timeout * 10 }, () => {
-    before(async () => {
-      const cid = await cpi.call('create_stemcell', [
-        options.stemcellImagePath,
-        options.stemcellCloudProperties ?? {},
-      ]);
-      assert.equal(typeof cid, 'string', 'create_stemcell returns a string CID');
-      stemcell = cid as string;
-    });
+  describe(
+    options.name ?? `CPI conformance: ${options.cpiCommand}`,
+    { timeout: timeout * 10, skip: options.skip ?? false },
+    () => {
+      before(async () => {
+        const cid = await cpi.call('create_stemcell', [
+          options.stemcellImagePath,
+          options.stemcellCloudProperties ?? {},
+        ]);
+        assert.equal(typeof cid, 'string', 'create_stemcell returns a string CID');
+        stemcell = cid as string;
+      });
 
-    after(async () => {
-      // Best effort, in dependency order: VMs (which releases disks), disks, the stemcell.
-      for (const vm of vms) await cpi.request('delete_vm', [vm]).catch(() => undefined);
-      for (const disk of disks) await cpi.request('delete_disk', [disk]).catch(() => undefined);
-      if (stemcell !== null) await cpi.request('delete_stemcell', [stemcell]).catch(() => undefined);
-    });
+      after(async () => {
+        // Best effort, in dependency order: VMs (which releases disks), disks, the stemcell.
+        for (const vm of vms) await cpi.request('delete_vm', [vm]).catch(() => undefined);
+        for (const disk of disks) await cpi.request('delete_disk', [disk]).catch(() => undefined);
+        if (stemcell !== null) await cpi.request('delete_stemcell', [stemcell]).catch(() => undefined);
+      });
 
-    defineMethodTests(ctx);
-    defineVmTests(ctx, {
-      forget: (cid) => vms.delete(cid),
-    });
-    defineDiskTests(ctx, {
-      forget: (cid) => disks.delete(cid),
-      forgetVm: (cid) => vms.delete(cid),
-    });
+      defineMethodTests(ctx);
+      defineVmTests(ctx, {
+        forget: (cid) => vms.delete(cid),
+      });
+      defineDiskTests(ctx, {
+        forget: (cid) => disks.delete(cid),
+        forgetVm: (cid) => vms.delete(cid),
+      });
 
-    it('delete_stemcell removes the stemcell: create_vm from it fails', { timeout }, async () => {
-      const extra = await cpi.call('create_stemcell', [options.stemcellImagePath, {}]);
-      assert.equal(typeof extra, 'string');
-      assert.equal(await cpi.call('delete_stemcell', [extra]), null);
-      const error = await cpi.failure('create_vm', ['agent-x', extra, {}, ctx.networks(), [], {}]);
-      assert.notEqual(error.type, CpiErrorType.NotImplemented);
-    });
-  });
+      it('delete_stemcell removes the stemcell: create_vm from it fails', { timeout }, async () => {
+        const extra = await cpi.call('create_stemcell', [options.stemcellImagePath, {}]);
+        assert.equal(typeof extra, 'string');
+        assert.equal(await cpi.call('delete_stemcell', [extra]), null);
+        const error = await cpi.failure('create_vm', ['agent-x', extra, {}, ctx.networks(), [], {}]);
+        assert.notEqual(error.type, CpiErrorType.NotImplemented);
+      });
+    },
+  );
 }
