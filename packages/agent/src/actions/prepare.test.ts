@@ -27,4 +27,18 @@ describe('prepare', () => {
     assert.deepEqual(await readdir(f.ctx.paths.packages), []);
     await assert.rejects(readFile(f.ctx.paths.specFile));
   });
+
+  it('two prepares of the same spec at once both succeed', async () => {
+    const pkg = await f.blob('pkg2', { 'bin/y': 'y' });
+    const archive = await f.blob('rta2', { 'web/monit': '' });
+    const spec = applySpec({
+      jobs: ['web'],
+      archive: { blobstore_id: 'rta2', sha1: archive.sha1 },
+      packages: { y: { blobstore_id: 'pkg2', sha1: pkg.sha1 } },
+      hash: 'hash-2',
+    });
+    const [a, b] = await Promise.all([f.call('prepare', [spec]), f.call('prepare', [spec])]);
+    assert.deepEqual([a, b], [{ value: 'prepared' }, { value: 'prepared' }]);
+    assert.equal(await readFile(join(f.ctx.paths.dataDir, 'packages/y/1.0/bin/y'), 'utf8'), 'y');
+  });
 });

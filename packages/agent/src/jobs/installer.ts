@@ -24,6 +24,17 @@ async function exists(path: string): Promise<boolean> {
   }
 }
 
+/** Moves a finished install into place; a concurrent prepare that got there first wins. */
+async function renameUnlessPresent(from: string, to: string): Promise<void> {
+  try {
+    await rename(from, to);
+  } catch (error) {
+    const code = (error as NodeJS.ErrnoException).code;
+    if ((code === 'ENOTEMPTY' || code === 'EEXIST') && (await exists(to))) return;
+    throw error;
+  }
+}
+
 /** Points `link` at `target`, replacing what was there in one rename. */
 export async function replaceSymlink(target: string, link: string): Promise<void> {
   try {
@@ -91,7 +102,7 @@ export class JobInstaller {
       await this.#blobstore.fetch(blobOf(ref), tmpFile, signal);
       await mkdir(tmpDir, { recursive: true });
       await extractTgz(tmpFile, tmpDir, { signal, ...(prefix === undefined ? {} : { prefix }) });
-      await rename(tmpDir, dir);
+      await renameUnlessPresent(tmpDir, dir);
     } finally {
       await rm(tmpFile, { force: true });
       await rm(tmpDir, { recursive: true, force: true });
@@ -125,7 +136,7 @@ export class JobInstaller {
         const tmpDir = `${dir}.${randomUUID()}.partial`;
         try {
           await extractTgz(tmpFile, tmpDir, { prefix: job, signal });
-          await rename(tmpDir, dir);
+          await renameUnlessPresent(tmpDir, dir);
         } finally {
           await rm(tmpDir, { recursive: true, force: true });
         }
