@@ -25,4 +25,18 @@ describe('fetch_logs', () => {
     await extractTgz(join(f.blobs, id), out);
     assert.equal(await readFile(join(out, 'web/web.stdout.log'), 'utf8'), 'line 1\n');
   });
+
+  it('keeps only the files a filter matches', async () => {
+    await mkdir(join(f.ctx.paths.sysLog, 'db'), { recursive: true });
+    await writeFile(join(f.ctx.paths.sysLog, 'db/db.stderr.log'), 'err\n');
+    await writeFile(join(f.ctx.paths.sysLog, 'db/core.dump'), 'big');
+    const outcome = await f.call('fetch_logs', ['job', ['db/*.log']]);
+    assert.ok('value' in outcome);
+    const { blobstore_id: id } = outcome.value as { blobstore_id: string };
+    const out = join(f.dir, 'filtered');
+    await extractTgz(join(f.blobs, id), out);
+    assert.equal(await readFile(join(out, 'db/db.stderr.log'), 'utf8'), 'err\n');
+    await assert.rejects(readFile(join(out, 'db/core.dump')));
+    await assert.rejects(readFile(join(out, 'web/web.stdout.log')));
+  });
 });
