@@ -1,0 +1,119 @@
+import type { DiskHint } from '@refit/protocol';
+import type { CurrentDisk, InstancePlan } from '../planner/plan-types.ts';
+import { BugError, DirectorError } from '../errors.ts';
+import { cpiCall } from './instance-label.ts';
+import type { StoredVm, UpdaterDeps } from './updater-ports.ts';
+
+const instanceName = (plan: InstancePlan) => `${plan.group}/${plan.id}`;
+
+/** `create_disk(size, cloud_properties, vm_cid)`, recorded at once. */
+export async function createDiskStep(
+  deps: UpdaterDeps,
+  plan: InstancePlan,
+  vm: StoredVm,
+): Promise<CurrentDisk> {
+  if (plan.persistentDisk === null) throw new BugError(`instance ${plan.id} wants no persistent disk`);
+  const cid = await cpiCall(deps, 'create_disk', [
+    plan.persistentDisk.size,
+    plan.persistentDisk.cloudProperties,
+    vm.cid,
+  ]);
+  if (typeof cid !== 'string' || cid === '')
+    throw new BugError(`create_disk answered ${JSON.stringify(cid)}`);
+  const disk: CurrentDisk = {
+    cid,
+    size: plan.persistentDisk.size,
+    cloudProperties: plan.persistentDisk.cloudProperties,
+  };
+  await deps.store.diskCreated(plan.id, disk);
+  await deps.record({ action: 'create', objectType: 'disk', objectName: cid, instance: instanceName(plan) });
+  return disk;
+}
+
+/** Reference §4.4 A.5: CPI `attach_disk` → agent `add_persistent_disk` → `set_disk_metadata` → `mount_disk`. */
+export async function attachDiskStep(
+  deps: UpdaterDeps,
+  plan: InstancePlan,
+  vm: StoredVm,
+  diskCid: string,
+  options: { readonly mount: boolean } = { mount: true },
+): Promise<void> {
+  const answered = await cpiCall(deps, 'attach_disk', [vm.cid, diskCid]);
+  const hint: DiskHint =
+    typeof answered === 'string' && answered !== ''
+      ? answered
+      : typeof answered === 'object' &&
+          answered !== null &&
+          typeof (answered as { path?: unknown }).path === 'string'
+        ? (answered as { path: string })
+        : diskCid;
+  const call = { signal: deps.signal };
+  await deps.agents.call(vm.agentId, 'add_persistent_disk', [diskCid, hint], call);
+  await cpiCall(deps, 'set_disk_metadata', [
+    diskCid,
+    {
+      director: 'refit',
+      deployment: deps.deployment,
+      instance_group: plan.group,
+      instance_index: String(plan.index),
+      instance_id: plan.id,
+    },
+  ]);
+  if (options.mount) await deps.agents.call(vm.agentId, 'mount_disk', [diskCid], call);
+  await deps.record({
+    action: 'attach',
+    objectType: 'disk',
+    objectName: diskCid,
+    instance: instanceName(plan),
+  });
+}
+
+/** Reference §4.4 C.3: agent `unmount_disk` → CPI `detach_disk` → agent `remove_persistent_disk`. */
+export async function detachDiskStep(
+  deps: UpdaterDeps,
+  plan: InstancePlan,
+  vm: { readonly cid: string; readonly agentId: string },
+  diskCid: string,
+  agentResponsive = true,
+): Promise<void> {
+  const call = { signal: deps.signal };
+  if (agentResponsive) await deps.agents.call(vm.agentId, 'unmount_disk', [diskCid], call);
+  await cpiCall(deps, 'detach_disk', [vm.cid, diskCid]);
+  if (agentResponsive) await deps.agents.call(vm.agentId, 'remove_persistent_disk', [diskCid], call);
+  await deps.record({
+    action: 'detach',
+    objectType: 'disk',
+    objectName: diskCid,
+    instance: instanceName(plan),
+  });
+}
+
+export async function deleteDiskStep(deps: UpdaterDeps, plan: InstancePlan, diskCid: string): Promise<void> {
+  await cpiCall(deps, 'delete_disk', [diskCid]);
+  await deps.store.diskDeleted(plan.id, diskCid);
+  await deps.record({
+    action: 'delete',
+    objectType: 'disk',
+    objectName: diskCid,
+    instance: instanceName(plan),
+  });
+}
+
+/**
+ * A persistent disk whose size or cloud properties changed (reference §4.2). BOSH creates and
+ * attaches a new disk, has the agent `migrate_disk` (copy the data, mount the new disk in place
+ * of the old), then detaches and deletes the old one. Refit's agent protocol has no
+ * `migrate_disk` yet, so the update is refused before the old disk is touched.
+ */
+export function migrateDiskStep(plan: InstancePlan, old: CurrentDisk): never {
+  throw new DiskMigrationUnsupported(
+    `'${plan.group}/${plan.id} (${plan.index})': changing persistent disk ${old.cid} (${old.size} MB) to ${plan.persistentDisk?.size ?? 0} MB needs the agent's migrate_disk, which Refit's agent does not offer yet`,
+  );
+}
+
+export class DiskMigrationUnsupported extends DirectorError {
+  static readonly code = 160001;
+  constructor(message: string) {
+    super(160001, 400, message);
+  }
+}

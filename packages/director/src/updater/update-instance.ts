@@ -1,0 +1,213 @@
+import type { ApplySpec } from '@refit/protocol';
+import type { WatchTimes } from '../manifests/update-config.ts';
+import { Change, type CurrentDisk, type InstancePlan } from '../planner/plan-types.ts';
+import type { StageProgress } from '../tasks/task-context.ts';
+import { createVmStep } from './create-vm-step.ts';
+import {
+  attachDiskStep,
+  createDiskStep,
+  deleteDiskStep,
+  detachDiskStep,
+  migrateDiskStep,
+} from './disk-steps.ts';
+import { cpiCall } from './instance-label.ts';
+import { startStep } from './start-step.ts';
+import { stopStep } from './stop-step.ts';
+import type { InstanceTarget, StoredVm, UpdaterDeps } from './updater-ports.ts';
+
+/** Changes that need the jobs stopped and started again (in place). */
+const restartingChanges: ReadonlySet<Change> = new Set([
+  Change.dirty,
+  Change.restart,
+  Change.packages,
+  Change.persistentDisk,
+  Change.configuration,
+  Change.job,
+  Change.state,
+]);
+const settingsChanges: ReadonlySet<Change> = new Set([
+  Change.trustedCerts,
+  Change.blobstoreConfig,
+  Change.natsConfig,
+]);
+
+const name = (plan: InstancePlan) => `${plan.group}/${plan.id}`;
+
+/** The spec `prepare` gets before a new VM runs anything: packages only (§4.3 step 5). */
+export function joblessSpec(spec: ApplySpec): ApplySpec {
+  return { ...spec, job: { templates: [] }, rendered_templates_archive: null };
+}
+
+export interface InstanceRunOptions {
+  readonly watch: WatchTimes;
+  /** The VM `Creating missing vms` made for a new instance, if any. */
+  readonly precreated: StoredVm | null;
+}
+
+/**
+ * One instance of the `Updating instance` stage (reference §4.4 B, C and E), from its plan. The
+ * dirty flag is raised before the first change and cleared only when the instance is done, so
+ * an interrupted update is redone by the next deploy.
+ */
+export async function updateInstance(
+  deps: UpdaterDeps,
+  target: InstanceTarget,
+  options: InstanceRunOptions,
+  progress: StageProgress,
+): Promise<void> {
+  const { plan } = target;
+  await deps.store.updateStarted(plan.id);
+  const existingVm = plan.existing?.vm ?? null;
+  let disk: CurrentDisk | null = plan.existing?.disk ?? null;
+  let vm: StoredVm | null = existingVm;
+  const responsive = plan.existing?.agentResponsive !== false;
+
+  if (plan.action === 'update-in-place' && vm !== null) {
+    progress.status('preparing');
+    await deps.agents.call(vm.agentId, 'prepare', [target.applySpec], { signal: deps.signal });
+  }
+  const stopping =
+    existingVm !== null &&
+    plan.existing?.state === 'started' &&
+    (plan.action !== 'update-in-place' ||
+      plan.desiredState !== 'started' ||
+      [...plan.changes].some((c) => restartingChanges.has(c)));
+  if (stopping && responsive) {
+    const replacing = plan.action === 'recreate' || plan.action === 'detach';
+    await stopStep(
+      deps,
+      existingVm.agentId,
+      {
+        vmNextState: replacing ? 'delete' : 'keep',
+        instanceNextState:
+          plan.action === 'detach' ? 'detached' : plan.desiredState === 'stopped' ? 'stopped' : 'keep',
+        drainType:
+          replacing || plan.desiredState !== 'started' || plan.changes.has(Change.persistentDisk)
+            ? 'shutdown'
+            : 'update',
+        skipDrain: plan.skipDrain,
+        nextSpec: target.applySpec,
+      },
+      progress,
+    );
+    await deps.record({
+      action: 'stop',
+      objectType: 'instance',
+      objectName: name(plan),
+      instance: name(plan),
+    });
+  }
+
+  if ((plan.action === 'recreate' || plan.action === 'detach') && existingVm !== null) {
+    if (disk !== null) await detachDiskStep(deps, plan, existingVm, disk.cid, responsive);
+    await deleteVmStep(deps, plan, existingVm.cid);
+    vm = null;
+  }
+  if (plan.action === 'detach') {
+    await finish(deps, target, 'detached');
+    return;
+  }
+
+  if (vm === null) {
+    vm = options.precreated ?? (await createVmStep(deps, target, disk ? [disk.cid] : []));
+    if (disk !== null) await attachDiskStep(deps, plan, vm, disk.cid);
+  }
+  if (plan.persistentDisk !== null) {
+    if (disk === null) {
+      disk = await createDiskStep(deps, plan, vm);
+      await attachDiskStep(deps, plan, vm, disk.cid);
+    } else if (
+      disk.size !== plan.persistentDisk.size ||
+      JSON.stringify(disk.cloudProperties) !== JSON.stringify(plan.persistentDisk.cloudProperties)
+    ) {
+      migrateDiskStep(plan, disk);
+    }
+  } else if (disk !== null) {
+    await detachDiskStep(deps, plan, vm, disk.cid, responsive);
+    await deleteDiskStep(deps, plan, disk.cid);
+  }
+  const fresh = vm !== existingVm;
+  if (fresh || [...plan.changes].some((c) => settingsChanges.has(c))) {
+    await deps.agents.call(vm.agentId, 'update_settings', [{ disk_associations: [] }], {
+      signal: deps.signal,
+    });
+  }
+  if (fresh) {
+    progress.status('preparing');
+    await deps.agents.call(vm.agentId, 'prepare', [target.applySpec], { signal: deps.signal });
+  }
+  progress.status('installing packages');
+  progress.status('configuring jobs');
+  await deps.agents.call(vm.agentId, 'apply', [target.applySpec], { signal: deps.signal });
+  if (plan.desiredState === 'started') {
+    await startStep(deps, vm.agentId, plan, options.watch, progress);
+    await deps.record({
+      action: 'start',
+      objectType: 'instance',
+      objectName: name(plan),
+      instance: name(plan),
+    });
+  }
+  await finish(deps, target, plan.desiredState);
+}
+
+async function finish(deps: UpdaterDeps, target: InstanceTarget, state: InstancePlan['desiredState']) {
+  const { plan } = target;
+  await deps.store.updateCompleted(plan.id, { state, hashes: target.hashes, applySpec: target.applySpec });
+  const action = plan.action === 'create' ? 'create' : plan.action === 'recreate' ? 'recreate' : 'update';
+  await deps.record({
+    action,
+    objectType: 'instance',
+    objectName: name(plan),
+    instance: name(plan),
+    context: { changes: [...plan.changes] },
+  });
+}
+
+/** CPI `delete_vm`, then the VM row goes. */
+export async function deleteVmStep(deps: UpdaterDeps, plan: InstancePlan, cid: string): Promise<void> {
+  await cpiCall(deps, 'delete_vm', [cid]);
+  await deps.store.vmDeleted(plan.id, cid);
+  await deps.record({ action: 'delete', objectType: 'vm', objectName: cid, instance: name(plan) });
+}
+
+/**
+ * An obsolete instance (scale-down, removed group, AZ move): stop with drain `shutdown`,
+ * detach and delete its disk, delete its VM, forget it.
+ */
+export async function deleteInstance(
+  deps: UpdaterDeps,
+  plan: InstancePlan,
+  progress: StageProgress,
+): Promise<void> {
+  const existing = plan.existing;
+  const vm = existing?.vm ?? null;
+  const responsive = existing?.agentResponsive !== false;
+  if (vm !== null && existing?.state === 'started' && responsive) {
+    await stopStep(
+      deps,
+      vm.agentId,
+      {
+        vmNextState: 'delete',
+        instanceNextState: 'delete',
+        drainType: 'shutdown',
+        skipDrain: plan.skipDrain,
+        nextSpec: { job: { templates: [] }, networks: {}, packages: {}, persistent_disk: 0 },
+      },
+      progress,
+    );
+  }
+  const disk = existing?.disk ?? null;
+  if (vm !== null) {
+    if (disk !== null) await detachDiskStep(deps, plan, vm, disk.cid, responsive);
+    await deleteVmStep(deps, plan, vm.cid);
+  }
+  if (disk !== null) await deleteDiskStep(deps, plan, disk.cid);
+  await deps.store.instanceDeleted(plan.id);
+  await deps.record({
+    action: 'delete',
+    objectType: 'instance',
+    objectName: name(plan),
+    instance: name(plan),
+  });
+}

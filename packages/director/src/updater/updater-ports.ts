@@ -1,0 +1,94 @@
+import type { ApplySpec } from '@refit/protocol';
+import type { AgentClient } from '../agent-client/agent-client.ts';
+import type { Cloud, CpiCallLog } from '../cpi-client/cloud.ts';
+import type { Hash } from '../manifests/compile-cloud-config.ts';
+import type {
+  AppliedHashes,
+  CurrentDisk,
+  InstancePlan,
+  InstanceState,
+  NetworkSettings,
+  StemcellRef,
+} from '../planner/plan-types.ts';
+import type { EventLog } from '../tasks/task-context.ts';
+
+/** Time as the updater sees it: injected so watch times and drain waits run instantly in tests. */
+export interface Clock {
+  now(): number;
+  sleep(ms: number, signal: AbortSignal): Promise<void>;
+}
+
+/** The VM row the updater writes once a VM exists (what the planner later compares against). */
+export interface StoredVm {
+  readonly cid: string;
+  readonly agentId: string;
+  readonly stemcell: StemcellRef;
+  readonly cloudProperties: Hash;
+  readonly env: Hash;
+  readonly networkSettings: NetworkSettings;
+  readonly createdAt: string;
+}
+
+/** What was applied when an instance's update finished. */
+export interface AppliedState {
+  readonly state: InstanceState;
+  readonly hashes: AppliedHashes;
+  readonly applySpec: ApplySpec;
+}
+
+/**
+ * Where the updater records instance state as it goes, so an interrupted deploy leaves the
+ * truth behind: VMs and disks as soon as the IaaS has them, `updateStarted` (BOSH's dirty flag)
+ * before the first change to an instance, `updateCompleted` after the last.
+ */
+export interface InstanceStateStore {
+  updateStarted(instanceId: string): Promise<void>;
+  vmCreated(instanceId: string, vm: StoredVm): Promise<void>;
+  vmDeleted(instanceId: string, cid: string): Promise<void>;
+  diskCreated(instanceId: string, disk: CurrentDisk): Promise<void>;
+  diskDeleted(instanceId: string, cid: string): Promise<void>;
+  updateCompleted(instanceId: string, applied: AppliedState): Promise<void>;
+  /** The instance is gone (obsolete or removed group): its row and reservations. */
+  instanceDeleted(instanceId: string): Promise<void>;
+}
+
+/** One change worth a BOSH event (`GET /events`). */
+export interface UpdaterEvent {
+  readonly action: 'create' | 'update' | 'recreate' | 'start' | 'stop' | 'delete' | 'attach' | 'detach';
+  readonly objectType: 'instance' | 'vm' | 'disk';
+  readonly objectName: string;
+  readonly instance: string | null;
+  readonly context?: Readonly<Record<string, unknown>>;
+}
+
+/** Everything an instance needs to reach its desired state, computed before any VM is touched. */
+export interface InstanceTarget {
+  readonly plan: InstancePlan;
+  /** The full apply spec (jobs, packages, rendered templates archive, networks). */
+  readonly applySpec: ApplySpec;
+  readonly hashes: AppliedHashes;
+  /** The stemcell's CID on the IaaS; null for instances that get no VM. */
+  readonly stemcellCid: string | null;
+  readonly stemcellApiVersion: number | null;
+}
+
+/** The updater's dependencies: small ports, all injected. */
+export interface UpdaterDeps {
+  readonly deployment: string;
+  readonly cloud: Cloud;
+  readonly agents: AgentClient;
+  readonly store: InstanceStateStore;
+  readonly clock: Clock;
+  readonly events: EventLog;
+  readonly cpiLog: CpiCallLog;
+  readonly signal: AbortSignal;
+  /** A new agent id for each VM (a UUID in production). */
+  readonly newAgentId: () => string;
+  /** `env.bosh` the VM is created with besides the group's `env` (mbus, blobstores). */
+  readonly agentEnv: Hash;
+  readonly record: (event: UpdaterEvent) => Promise<void>;
+  /** Max VMs created at once in `Creating missing vms` (BOSH's max_threads). */
+  readonly maxThreads?: number;
+  /** How long to wait for a new VM's agent (BOSH's agent_wait_timeout, 600 s). */
+  readonly agentWaitTimeoutMs?: number;
+}
