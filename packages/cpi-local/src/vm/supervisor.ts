@@ -40,7 +40,11 @@ function exitOf(child: ChildProcess): Promise<{ code: number | null; signal: Nod
   if (child.exitCode !== null || child.signalCode !== null) {
     return Promise.resolve({ code: child.exitCode, signal: child.signalCode });
   }
-  return new Promise((resolve) => child.once('exit', (code, signal) => resolve({ code, signal })));
+  return new Promise((resolve) => {
+    child.once('exit', (code, signal) => resolve({ code, signal }));
+    // unshare could not be started at all (e.g. missing): a boot that ended at once.
+    child.once('error', () => resolve({ code: 127, signal: null }));
+  });
 }
 
 function bootedLine(stream: Readable): Promise<boolean> {
