@@ -113,4 +113,30 @@ describe('ProcessSupervisor', () => {
       lone.close();
     }
   });
+
+  it('a reload while a start is in flight keeps following that start', async () => {
+    const pidfile = join(dir, 'slow.pid');
+    await writeTree(dir, {
+      'slow/ctl': exe(
+        `#!/bin/sh\nsleep 0.3\nsh -c 'echo $$ > ${pidfile}; exec sleep 1000' >/dev/null 2>&1 &\n`,
+      ),
+      'slow/monit': `check process slow\n  with pidfile ${pidfile}\n  start program "${dir}/slow/ctl" with timeout 10 seconds\n`,
+    });
+    const s = new ProcessSupervisor({ log: silentLog, cycleMs: 100, pollMs: 20 });
+    try {
+      const jobs = [{ job: 'slow', monitFile: join(dir, 'slow/monit') }];
+      await s.load(jobs);
+      const starting = s.startAll();
+      await s.load(jobs);
+      await starting;
+      const status = await waitFor('slow running', async () =>
+        (await s.status()).find((p) => p.state === 'running'),
+      );
+      assert.equal(status.name, 'slow');
+    } finally {
+      const pid = await readPidfile(pidfile);
+      if (pid !== null) process.kill(pid, 'SIGKILL');
+      s.close();
+    }
+  });
 });

@@ -21,8 +21,8 @@ export interface ProcessStatus {
 }
 
 interface Tracked {
-  readonly job: string;
-  readonly spec: MonitProcess;
+  job: string;
+  spec: MonitProcess;
   monitored: boolean;
   state: AgentProcessState;
   pid: number | null;
@@ -95,18 +95,22 @@ export class ProcessSupervisor {
     this.#order = ordered.map((spec) => {
       const job = specs.find((s) => s.spec === spec)?.job ?? '';
       const old = previous.get(spec.name);
-      return old
-        ? { ...old, job, spec }
-        : {
-            job,
-            spec,
-            monitored: false,
-            state: 'stopped',
-            pid: null,
-            restarts: 0,
-            failures: 0,
-            starting: null,
-          };
+      if (old) {
+        // Updated in place: a start in flight holds this very object.
+        old.job = job;
+        old.spec = spec;
+        return old;
+      }
+      return {
+        job,
+        spec,
+        monitored: false,
+        state: 'stopped',
+        pid: null,
+        restarts: 0,
+        failures: 0,
+        starting: null,
+      };
     });
   }
 
