@@ -25,7 +25,11 @@ export const globalFlags: readonly FlagSpec[] = [
   { name: 'deployment', short: 'd', kind: 'string', env: 'BOSH_DEPLOYMENT', description: 'Deployment name' },
   { name: 'json', kind: 'boolean', description: 'Output as JSON' },
   { name: 'tty', kind: 'boolean', description: 'Force TTY-like output' },
-  { name: 'no-color', kind: 'boolean', description: 'Toggle colorized output (refit prints no colors)' },
+  {
+    name: 'no-color',
+    kind: 'boolean',
+    description: 'Toggle colorized output (diffs are colored on a terminal)',
+  },
   {
     name: 'non-interactive',
     short: 'n',
@@ -45,6 +49,7 @@ export interface GlobalOptions {
   readonly deployment: string | undefined;
   readonly json: boolean;
   readonly tty: boolean;
+  readonly noColor: boolean;
   readonly nonInteractive: boolean;
   readonly help: boolean;
   readonly version: boolean;
@@ -64,6 +69,7 @@ export function globalOptionsFrom(flags: FlagValues): GlobalOptions {
     deployment: str(flags, 'deployment'),
     json: flags['json'] === true,
     tty: flags['tty'] === true,
+    noColor: flags['no-color'] === true,
     nonInteractive: flags['non-interactive'] === true,
     help: flags['help'] === true,
     version: flags['version'] === true,

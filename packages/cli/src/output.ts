@@ -32,12 +32,20 @@ export interface TableData {
   readonly transpose?: boolean;
 }
 
+/** A line of a manifest or config diff: `+` added, `-` removed, context otherwise. */
+export interface DiffLineData {
+  readonly text: string;
+  readonly mark: 'added' | 'removed' | undefined;
+}
+
 export type OutputItem =
   | { readonly kind: 'line'; readonly text: string }
   /** A line for stderr (the stock UI's ErrorLinef), shown even when stdout is piped. */
   | { readonly kind: 'warning'; readonly text: string }
   | { readonly kind: 'block'; readonly text: string }
-  | { readonly kind: 'table'; readonly table: TableData };
+  | { readonly kind: 'table'; readonly table: TableData }
+  /** A diff: `+ `/`- `/two-space lines, colored green/red on a terminal. */
+  | { readonly kind: 'diff'; readonly lines: readonly DiffLineData[] };
 
 export interface CommandResult {
   readonly items: readonly OutputItem[];
@@ -57,4 +65,5 @@ export const line = (value: string): OutputItem => ({ kind: 'line', text: value 
 export const warning = (value: string): OutputItem => ({ kind: 'warning', text: value });
 export const block = (value: string): OutputItem => ({ kind: 'block', text: value });
 export const tableItem = (table: TableData): OutputItem => ({ kind: 'table', table });
+export const diffItem = (lines: readonly DiffLineData[]): OutputItem => ({ kind: 'diff', lines });
 export const result = (...items: OutputItem[]): CommandResult => ({ items });

@@ -40,7 +40,7 @@ export async function runCli(proc: CliProcess): Promise<number> {
     const mode: OutputMode = globals.json ? 'json' : globals.tty || proc.stdoutIsTty ? 'tty' : 'plain';
     ui = new TerminalUi(
       { stdout: proc.stdout, stderr: proc.stderr, lines },
-      { mode, interactive: !globals.nonInteractive },
+      { mode, interactive: !globals.nonInteractive, color: proc.stdoutIsTty && !globals.noColor },
     );
 
     if (globals.version) {

@@ -12,3 +12,4 @@ export * from './deployment-manifest.ts';
 export * from './cloud-config.ts';
 export * from './release.ts';
 export * from './agent-methods.ts';
+export * from './api-cli-deployments.ts';

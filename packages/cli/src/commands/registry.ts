@@ -18,6 +18,19 @@ import { updateCloudConfig } from './update-cloud-config.ts';
 import { uploadRootfs } from './upload-rootfs.ts';
 import { uploadStemcell } from './upload-stemcell.ts';
 import { unaliasEnv } from './unalias-env.ts';
+import { deleteDeployment } from './delete-deployment.ts';
+import { deleteRelease } from './delete-release.ts';
+import { deploy } from './deploy.ts';
+import { deployments } from './deployments.ts';
+import { instances } from './instances.ts';
+import { manifest } from './manifest.ts';
+import { recreate } from './recreate.ts';
+import { releases } from './releases.ts';
+import { restart } from './restart.ts';
+import { start } from './start.ts';
+import { stop } from './stop.ts';
+import { uploadRelease } from './upload-release.ts';
+import { vms } from './vms.ts';
 
 /** Every command, in help order. The one map from command name to module. */
 export const commandList: readonly Command<unknown>[] = [
@@ -40,6 +53,19 @@ export const commandList: readonly Command<unknown>[] = [
   rootfs,
   uploadRootfs,
   deleteRootfs,
+  releases,
+  uploadRelease,
+  deleteRelease,
+  deployments,
+  deploy,
+  manifest,
+  deleteDeployment,
+  instances,
+  vms,
+  start,
+  stop,
+  restart,
+  recreate,
 ];
 
 export const commandRegistry: ReadonlyMap<string, Command<unknown>> = new Map(

@@ -5,7 +5,12 @@ export type FlagKind =
   /** `--flag VALUE`, `--flag=VALUE`, `-fVALUE`, `-f VALUE`. */
   | 'string'
   /** `--flag` alone means `optionalValue`; a value only with `=` (`--recent=5`, `-r=5`). */
-  | 'optional-int';
+  | 'optional-int'
+  /**
+   * `--flag` alone means `optionalText`; a value only with `=` (`--skip-drain=web`). Repeatable:
+   * the values are joined with `,` (go-flags' slice of optional values).
+   */
+  | 'optional-strings';
 
 export interface FlagSpec {
   /** Long name without dashes; also the key in the parsed flags. */
@@ -14,6 +19,7 @@ export interface FlagSpec {
   readonly kind: FlagKind;
   readonly env?: string;
   readonly optionalValue?: number;
+  readonly optionalText?: string;
   readonly valueName?: string;
   readonly description: string;
 }

@@ -71,6 +71,12 @@ export function parseCommandLine(
         flags[spec.name] = value;
         break;
       }
+      case 'optional-strings': {
+        const value = inlineValue ?? spec.optionalText ?? '';
+        const before = flags[spec.name];
+        flags[spec.name] = typeof before === 'string' ? `${before},${value}` : value;
+        break;
+      }
       case 'string': {
         if (inlineValue !== undefined) {
           flags[spec.name] = inlineValue;

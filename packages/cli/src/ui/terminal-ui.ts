@@ -6,6 +6,7 @@ import type { CommandResult, OutputItem } from '../output.ts';
 import { jsonTable, renderJsonDocument, type JsonDocument } from './json-document.ts';
 import type { LineReader } from './line-reader.ts';
 import { ProgressBar } from './progress-bar.ts';
+import { renderDiff } from './diff-render.ts';
 import { renderTable } from './table-render.ts';
 import { TaskReporter, type ReporterOutput } from './task-reporter.ts';
 
@@ -26,14 +27,20 @@ export class TerminalUi implements CommandUi {
   private readonly io: TerminalIo;
   private readonly mode: OutputMode;
   private readonly interactive: boolean;
+  /** ANSI colors (diffs): only on a real terminal, never with --no-color. */
+  private readonly color: boolean;
   private readonly document: JsonDocument = { tables: [], blocks: [], lines: [] };
   /** What was printed last, for the stock CLI's blank lines between kinds of output. */
   private last: 'nothing' | 'line' | 'other' = 'nothing';
 
-  constructor(io: TerminalIo, options: { readonly mode: OutputMode; readonly interactive: boolean }) {
+  constructor(
+    io: TerminalIo,
+    options: { readonly mode: OutputMode; readonly interactive: boolean; readonly color?: boolean },
+  ) {
     this.io = io;
     this.mode = options.mode;
     this.interactive = options.interactive;
+    this.color = options.color === true && options.mode === 'tty';
   }
 
   show(item: OutputItem): void {
@@ -46,6 +53,8 @@ export class TerminalUi implements CommandUi {
         return;
       case 'block':
         return this.printOther(item.text, (text) => this.document.blocks.push(text));
+      case 'diff':
+        return this.printOther(renderDiff(item.lines, this.color), (text) => this.document.blocks.push(text));
       case 'table':
         if (this.mode === 'json') this.document.tables.push(jsonTable(item.table));
         else this.printOther(renderTable(item.table, { dataOnly: this.mode === 'plain' }), () => undefined);
