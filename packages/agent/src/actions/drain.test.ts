@@ -85,6 +85,14 @@ describe('drain', () => {
     assert.deepEqual(await f.call('drain', ['status']), { value: 12 });
   });
 
+  it('status answers a negative number while any job still drains', async () => {
+    await deploy({
+      'a/bin/drain': exe('#!/bin/sh\necho 12\n'),
+      'b/bin/drain': exe('#!/bin/sh\necho -4\n'),
+    });
+    assert.deepEqual(await f.call('drain', ['status']), { value: -4 });
+  });
+
   it('answers 0 at once when no job has a drain script', async () => {
     await deploy({ 'a/monit': '' });
     assert.deepEqual(await f.call('drain', ['shutdown']), { value: 0 });

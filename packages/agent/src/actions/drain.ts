@@ -11,7 +11,7 @@ import { defineAction } from './action.ts';
  * `update` and `shutdown`: unmonitor every process, then run each job's bin/drain in parallel
  * under BOSH's contract (dynamic drain handled here, as the Go agent does) and answer 0.
  * `status` (the pre-dynamic-drain director's poll) runs each script once with
- * `job_check_status` and answers the largest number printed.
+ * `job_check_status`: a negative number while any job still drains, else the largest printed.
  */
 export const drain = defineAction({
   method: 'drain',
@@ -21,7 +21,7 @@ export const drain = defineAction({
     const current = await ctx.specs.get();
     const jobs = specJobs(current);
     if (args[0] === 'status') {
-      let answer = 0;
+      const values: number[] = [];
       for (const job of jobs) {
         const file = join(ctx.paths.jobs, job, 'bin', 'drain');
         if (!(await isExecutable(file))) continue;
@@ -41,9 +41,11 @@ export const drain = defineAction({
             `drain status of ${job} failed: '${text.slice(0, 100)}'`,
           );
         }
-        answer = Math.max(answer, Number(text));
+        values.push(Number(text));
       }
-      return answer;
+      // Still draining somewhere: the director waits |N| s and asks again (the soonest wins).
+      const pending = values.filter((v) => v < 0);
+      return pending.length > 0 ? Math.max(...pending) : Math.max(0, ...values);
     }
     const params: DrainParams =
       args[0] === 'update' ? updateParams(current, args[1]) : shutdownParams(current, args[1]);
