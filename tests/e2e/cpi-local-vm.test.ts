@@ -5,7 +5,7 @@ import assert from 'node:assert/strict';
 import { execFile } from 'node:child_process';
 import { mkdtemp, readdir, readFile, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
-import { dirname, join, resolve } from 'node:path';
+import { basename, dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { promisify } from 'node:util';
 import { after, before, describe, it } from 'node:test';
@@ -328,6 +328,47 @@ describe('refit-cpi-local VMs', { skip: process.getuid?.() !== 0 ? 'needs root' 
       await Promise.all(vms.map((vm) => cpi.call('delete_vm', [vm])));
       for (const vm of vms) assert.deepEqual(await vmHostTraces(stateDir, vm), []);
       await Promise.all(disks.map((disk) => cpi.call('delete_disk', [disk])));
+    },
+  );
+
+  it(
+    'stemcells of one image share a root tree, removed with the last stemcell using it',
+    { timeout },
+    async () => {
+      const image = await buildBusyboxStemcellImage(scratch, { label: 'shared' });
+      const [a, b] = (await Promise.all([
+        cpi.call('create_stemcell', [image, {}]),
+        cpi.call('create_stemcell', [image, {}]),
+      ])) as [string, string];
+      assert.notEqual(a, b);
+      const rootOf = async (cid: string) =>
+        JSON.parse(await readFile(join(stateDir, 'stemcells', `${cid}.json`), 'utf8')).root as string;
+      const root = await rootOf(a);
+      assert.equal(await rootOf(b), root);
+      assert.ok(
+        !(await readdir(join(stateDir, 'roots'))).some((n) => n.startsWith('.unpack-')),
+        'no temporary dirs',
+      );
+      await cpi.call('delete_stemcell', [a]);
+      await readFile(join(root, 'sbin/refit-init'), 'utf8'); // still there for b
+      const [vm] = (await cpi.call('create_vm', [
+        'agent-b',
+        b,
+        {},
+        { n: { type: 'manual', ip: '127.0.2.251', cloud_properties: {} } },
+        [],
+        {},
+      ])) as [string];
+      await waitBoot(vm, 1);
+      await cpi.call('delete_stemcell', [b]);
+      await readFile(join(root, 'sbin/refit-init'), 'utf8'); // and for the VM still running on it
+      await cpi.call('delete_vm', [vm]);
+      // Another stemcell of the same image, deleted at once: now no user of the root is left.
+      await cpi.call('delete_stemcell', [await cpi.call('create_stemcell', [image, {}])]);
+      assert.ok(
+        !(await readdir(join(stateDir, 'roots'))).includes(basename(root)),
+        'the last user removes the root',
+      );
     },
   );
 

@@ -27,9 +27,12 @@ done
 
 /**
  * Builds a tiny stemcell image (a gzipped tar of a busybox-static root with `testInit` as
- * /sbin/refit-init) and returns its path inside `dir`.
+ * /sbin/refit-init) and returns its path inside `dir`. A `label` makes a distinct image.
  */
-export async function buildBusyboxStemcellImage(dir: string): Promise<string> {
+export async function buildBusyboxStemcellImage(
+  dir: string,
+  options: { label?: string } = {},
+): Promise<string> {
   const busybox = await hostBusybox(undefined);
   const root = await mkdtemp(join(dir, 'root-'));
   await chmod(root, 0o755);
@@ -43,8 +46,11 @@ export async function buildBusyboxStemcellImage(dir: string): Promise<string> {
       env: { PATH: '/usr/sbin:/usr/bin:/sbin:/bin' },
     });
     await writeFile(join(root, 'sbin/refit-init'), testInit, { mode: 0o755 });
-    await writeFile(join(root, 'etc/os-release'), 'ID=refit-test\nVERSION_ID=0\n');
-    const image = join(dir, 'image.tgz');
+    await writeFile(
+      join(root, 'etc/os-release'),
+      `ID=refit-test\nVERSION_ID=0\nLABEL=${options.label ?? ''}\n`,
+    );
+    const image = join(dir, options.label === undefined ? 'image.tgz' : `image-${options.label}.tgz`);
     await run('tar', ['-C', root, '-czf', image, '.'], { env: { PATH: '/usr/sbin:/usr/bin:/sbin:/bin' } });
     return image;
   } finally {
