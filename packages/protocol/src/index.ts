@@ -13,3 +13,4 @@ export * from './cloud-config.ts';
 export * from './release.ts';
 export * from './agent-methods.ts';
 export * from './api-cli-deployments.ts';
+export * from './hm.ts';
