@@ -14,3 +14,4 @@ export * from './release.ts';
 export * from './agent-methods.ts';
 export * from './api-cli-deployments.ts';
 export * from './hm.ts';
+export * from './stemcell.ts';

@@ -8,7 +8,7 @@ import { fileURLToPath } from 'node:url';
 import { gunzipSync } from 'node:zlib';
 import { after, before, describe, it } from 'node:test';
 import { parse } from 'yaml';
-import { RootfsManifest, StemcellManifest } from '@refit/protocol';
+import { RootfsBootRecord, RootfsManifest, StemcellManifest } from '@refit/protocol';
 import { buildStemcell, type BuildOptions, type BuildResult } from './build-stemcell.ts';
 import { readTarball } from './read-tarball.test-support.ts';
 
@@ -210,10 +210,11 @@ describe('buildStemcell --base minimal', () => {
     const install = join(work, 'install');
     execFileSync('sh', ['-c', `tar -xzOf "$1" install > "$2"`, 'sh', result.rootfs.path, install]);
     execFileSync('sh', [install, root], { env: { PATH: '/usr/bin:/bin', REFIT_BOOT_RECORD: record } });
-    const next = JSON.parse(await readFile(record, 'utf8')) as Record<string, unknown>;
+    const next = RootfsBootRecord.parse(JSON.parse(await readFile(record, 'utf8')));
     assert.equal(next.root, root);
     assert.equal(next.version, '7.1');
     assert.equal(next.name, 'refit-fixture');
+    assert.equal(next.init, '/sbin/refit-init');
     assert.equal(next.root_archive_sha256, result.root_archive.sha256);
     assert.throws(
       () =>
