@@ -27,6 +27,7 @@ import { coreMigration } from './db/core-migration.ts';
 import { directorUuid } from './db/director-meta.ts';
 import { runMigrations } from './db/migrate.ts';
 import { openDb } from './db/open-db.ts';
+import { deploymentsFeature } from './deployments/index.ts';
 import { DbEventRecorder } from './events/db-event-recorder.ts';
 import { eventsFeature } from './events/events-feature.ts';
 import type { DirectorDeps, Feature } from './feature.ts';
@@ -65,7 +66,10 @@ async function start(config: DirectorConfig, log: DirectorLog): Promise<() => Pr
   const agentBlobCredentials = await loadOrCreateAgentBlobCredentials(
     join(stateDir, 'blobs-for-agents', 'credentials.json'),
   );
-  const features = directorFeatures(process.env, [blobsForAgentsFeature(agentBlobCredentials)]);
+  const features = directorFeatures(process.env, [
+    blobsForAgentsFeature(agentBlobCredentials),
+    deploymentsFeature({ agents: () => agents }),
+  ]);
   await runMigrations(db, [coreMigration, ...features.flatMap((feature) => feature.migrations)]);
   const uuid = await directorUuid(db);
 

@@ -1,0 +1,218 @@
+import { randomUUID } from 'node:crypto';
+import { setTimeout as sleep } from 'node:timers/promises';
+import type { AgentClient } from '../agent-client/agent-client.ts';
+import { LockTimeout } from '../errors.ts';
+import type { DirectorDeps } from '../feature.ts';
+import type { Hash } from '../manifests/compile-cloud-config.ts';
+import { DbIpReservationStore } from '../networking/ip-reservation-store.ts';
+import { planSummary } from '../planner/index.ts';
+import type { TaskContext, TaskHandler } from '../tasks/task-context.ts';
+import { updateDeployment } from '../updater/update-deployment.ts';
+import type { Clock, InstanceTarget, UpdaterDeps } from '../updater/updater-ports.ts';
+import { compilePackages } from './compile-packages.ts';
+import { DeployParams, planOptions } from './deploy-params.ts';
+import { DeploymentStore } from './deployment-store.ts';
+import { applySpecFor, contentHashes } from './instance-specs.ts';
+import { persistDeployment } from './persist-deployment.ts';
+import { prepareDeployment } from './prepare-deployment.ts';
+
+export const UPDATE_DEPLOYMENT = 'update_deployment';
+
+/** What deployment tasks need beyond DirectorDeps. */
+export interface DeploymentTaskDeps {
+  readonly agents: () => AgentClient;
+  /** `env.bosh` for new VMs (mbus, blobstores) when the CPI does not supply them. */
+  readonly agentEnv?: Hash;
+  readonly ruby?: string;
+  readonly clock?: Clock;
+  readonly agentWaitTimeoutMs?: number;
+}
+
+export const realClock: Clock = {
+  now: () => Date.now(),
+  sleep: (ms, signal) => sleep(ms, undefined, { signal }),
+};
+
+export function lockRefusal(
+  deployment: string,
+  held: { taskId: number; description: string },
+): InstanceType<typeof LockTimeout> {
+  return new LockTimeout(
+    `Failed to acquire lock for lock:deployment:${deployment} uid: ${randomUUID()}. Locking task id is ${held.taskId}, description: '${held.description}'`,
+  );
+}
+
+/** The updater's ports for one task. */
+export function updaterDeps(
+  deps: DirectorDeps,
+  extra: DeploymentTaskDeps,
+  ctx: TaskContext,
+  deployment: string,
+): UpdaterDeps {
+  return {
+    deployment,
+    cloud: deps.cloud,
+    agents: extra.agents(),
+    store: new DeploymentStore(deps.db).stateStore(deployment),
+    clock: extra.clock ?? realClock,
+    events: ctx.events,
+    cpiLog: ctx.cpi,
+    signal: ctx.signal,
+    newAgentId: randomUUID,
+    agentEnv: extra.agentEnv ?? {},
+    ...(extra.agentWaitTimeoutMs !== undefined ? { agentWaitTimeoutMs: extra.agentWaitTimeoutMs } : {}),
+    record: async (event) => {
+      await deps.events.record({
+        action: event.action,
+        objectType: event.objectType,
+        objectName: event.objectName,
+        user: ctx.user,
+        task: ctx.taskId,
+        deployment,
+        instance: event.instance,
+        ...(event.context ? { context: event.context } : {}),
+      });
+    },
+  };
+}
+
+/**
+ * `update_deployment` (BOSH's jobs/update_deployment.rb), stages as reference §4.3: Preparing
+ * deployment → package compilation → the updater's stages → the manifest and instance state
+ * persisted → post-deploy. Result `/deployments/<name>`.
+ */
+export function deployTask(deps: DirectorDeps, extra: DeploymentTaskDeps): TaskHandler<DeployParams> {
+  return {
+    type: UPDATE_DEPLOYMENT,
+    parseParams: (raw) => DeployParams.parse(raw),
+    async run(ctx, params) {
+      if (params.lockHeld !== null) throw lockRefusal(params.deployment, params.lockHeld);
+      const store = new DeploymentStore(deps.db);
+      const existed = (await store.get(params.deployment))?.manifest != null;
+      const action = existed ? 'update' : 'create';
+      try {
+        const result = await deploy(deps, extra, ctx, params);
+        if (!params.dryRun) await recordDeployment(deps, ctx, params.deployment, action, null);
+        return result;
+      } catch (error) {
+        if (!params.dryRun)
+          await recordDeployment(deps, ctx, params.deployment, action, (error as Error).message);
+        throw error;
+      }
+    },
+  };
+}
+
+async function recordDeployment(
+  deps: DirectorDeps,
+  ctx: TaskContext,
+  deployment: string,
+  action: string,
+  error: string | null,
+): Promise<void> {
+  await deps.events.record({
+    action,
+    objectType: 'deployment',
+    objectName: deployment,
+    user: ctx.user,
+    task: ctx.taskId,
+    deployment,
+    error,
+  });
+}
+
+async function deploy(
+  deps: DirectorDeps,
+  extra: DeploymentTaskDeps,
+  ctx: TaskContext,
+  params: DeployParams,
+): Promise<string> {
+  const preparing = ctx.events.stage('Preparing deployment', { total: 1 });
+  const prepared = await preparing.task('Preparing deployment', () =>
+    prepareDeployment({
+      db: deps.db,
+      blobstore: deps.blobstore,
+      cpiName: deps.cloud.name,
+      manifestText: params.manifest,
+      options: planOptions(params.options),
+      signal: ctx.signal,
+      ...(extra.ruby ? { ruby: extra.ruby } : {}),
+    }),
+  );
+  const { plan, compiled } = prepared;
+  if (params.dryRun) {
+    for (const row of planSummary(plan)) ctx.result.write(`${JSON.stringify(row)}\n`);
+    return `/deployments/${compiled.name}`;
+  }
+
+  const store = new DeploymentStore(deps.db);
+  await store.ensure(compiled.name);
+  // Addresses first: an IP another deployment took refuses the deploy before any VM is touched.
+  await new DbIpReservationStore(deps.db).apply(plan.ipReservations);
+  for (const group of plan.instanceGroups) {
+    for (const instance of group.instances) {
+      if (instance.existing === null) await store.createInstance(compiled.name, instance);
+      else await store.placeInstance(instance);
+    }
+  }
+
+  const agents = extra.agents();
+  const packages = await compilePackages(
+    {
+      db: deps.db,
+      cloud: deps.cloud,
+      agents,
+      events: ctx.events,
+      cpiLog: ctx.cpi,
+      signal: ctx.signal,
+      agentEnv: extra.agentEnv ?? {},
+      directorName: deps.directorName,
+      ...(extra.agentWaitTimeoutMs !== undefined ? { agentWaitTimeoutMs: extra.agentWaitTimeoutMs } : {}),
+    },
+    prepared,
+  );
+  const targets = new Map<string, InstanceTarget>();
+  for (const [id, p] of prepared.instances) {
+    const alias = p.plan.stemcell?.alias ?? '';
+    const compiledPackages = packages.get(alias);
+    const own = Object.fromEntries(
+      [...p.contents.packages.keys()].flatMap((name) => {
+        const found = compiledPackages?.get(name);
+        return found ? [[name, found]] : [];
+      }),
+    );
+    const stemcell = prepared.stemcells.get(alias) ?? null;
+    targets.set(id, {
+      plan: p.plan,
+      applySpec: applySpecFor({
+        deployment: compiled.name,
+        plan: p.plan,
+        contents: p.contents,
+        rendered: p.rendered,
+        packages: own,
+      }),
+      hashes: { ...contentHashes(p.contents), configuration: p.rendered.configurationHash },
+      stemcellCid: stemcell?.cid ?? null,
+      stemcellApiVersion: stemcell?.apiVersion ?? null,
+    });
+  }
+  const updater = updaterDeps(deps, extra, ctx, compiled.name);
+  await updateDeployment(updater, plan, targets);
+  await persistDeployment(deps.db, prepared, params.manifest);
+  await postDeploy(updater, compiled.name, deps);
+  return `/deployments/${compiled.name}`;
+}
+
+/** `run_script post-deploy` on every instance with a running VM (reference §4.3 step 7). */
+async function postDeploy(updater: UpdaterDeps, deployment: string, deps: DirectorDeps): Promise<void> {
+  const instances = await new DeploymentStore(deps.db).instances(deployment);
+  await Promise.all(
+    instances
+      .filter((i) => i.vm !== null && i.state === 'started')
+      .map((i) =>
+        updater.agents.call(i.vm?.agentId ?? '', 'run_script', ['post-deploy', { env: {} }], {
+          signal: updater.signal,
+        }),
+      ),
+  );
+}

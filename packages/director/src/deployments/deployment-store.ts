@@ -1,0 +1,219 @@
+import type { Db, Row } from '../db/db.ts';
+import type { CurrentDisk, CurrentInstance, InstancePlan, InstanceState } from '../planner/plan-types.ts';
+import type { AppliedState, InstanceStateStore, StoredVm } from '../updater/updater-ports.ts';
+
+export interface DeploymentRecord {
+  readonly name: string;
+  /** The last successfully deployed manifest; null before the first deploy succeeds. */
+  readonly manifest: string | null;
+  readonly cloudConfigId: number | null;
+  readonly createdAt: string;
+}
+
+/** An instance row with its VM and disk, as the API shows it. */
+export interface InstanceRecord extends CurrentInstance {
+  readonly deployment: string;
+  readonly applySpec: Record<string, unknown> | null;
+}
+
+const json = (value: unknown) => JSON.stringify(value);
+const parse = <T>(text: unknown, fallback: T): T =>
+  typeof text === 'string' && text !== '' ? (JSON.parse(text) as T) : fallback;
+
+/** The deployments tables (migration 006). */
+export class DeploymentStore {
+  readonly #db: Db;
+  constructor(db: Db) {
+    this.#db = db;
+  }
+
+  async get(name: string): Promise<DeploymentRecord | null> {
+    const [row] = await this.#db.query('SELECT * FROM deployments WHERE name = $1', [name]);
+    return row ? toDeployment(row) : null;
+  }
+
+  async list(): Promise<DeploymentRecord[]> {
+    return (await this.#db.query('SELECT * FROM deployments ORDER BY name')).map(toDeployment);
+  }
+
+  /** The row exists from the first deploy on (its manifest only once a deploy succeeded). */
+  async ensure(name: string): Promise<void> {
+    await this.#db.transaction(async (tx) => {
+      const [row] = await tx.query('SELECT name FROM deployments WHERE name = $1', [name]);
+      if (!row) {
+        await tx.execute(
+          'INSERT INTO deployments (name, manifest, cloud_config_id, created_at) VALUES ($1, NULL, NULL, $2)',
+          [name, new Date().toISOString()],
+        );
+      }
+    });
+  }
+
+  async saveManifest(name: string, manifest: string, cloudConfigId: number | null): Promise<void> {
+    await this.#db.execute('UPDATE deployments SET manifest = $1, cloud_config_id = $2 WHERE name = $3', [
+      manifest,
+      cloudConfigId,
+      name,
+    ]);
+  }
+
+  async delete(name: string): Promise<void> {
+    await this.#db.transaction(async (tx) => {
+      for (const table of ['persistent_disks', 'vms', 'instances']) {
+        await tx.execute(`DELETE FROM ${table} WHERE deployment = $1`, [name]);
+      }
+      await tx.execute('DELETE FROM deployments WHERE name = $1', [name]);
+    });
+  }
+
+  async instances(deployment: string): Promise<InstanceRecord[]> {
+    const rows = await this.#db.query(
+      'SELECT * FROM instances WHERE deployment = $1 ORDER BY group_name, idx',
+      [deployment],
+    );
+    const vms = new Map(
+      (await this.#db.query('SELECT * FROM vms WHERE deployment = $1', [deployment])).map((r) => [
+        String(r.instance_id),
+        r,
+      ]),
+    );
+    const disks = new Map(
+      (await this.#db.query('SELECT * FROM persistent_disks WHERE deployment = $1', [deployment])).map(
+        (r) => [String(r.instance_id), r],
+      ),
+    );
+    return rows.map((row) =>
+      toInstance(row, vms.get(String(row.id)) ?? null, disks.get(String(row.id)) ?? null),
+    );
+  }
+
+  /** A new instance's row before anything is created for it: dirty until its update completes. */
+  async createInstance(deployment: string, plan: InstancePlan): Promise<void> {
+    await this.#db.execute(
+      `INSERT INTO instances (id, deployment, group_name, idx, az, state, update_completed, hashes, apply_spec, tags, created_at)
+       VALUES ($1, $2, $3, $4, $5, $6, 0, $7, NULL, $8, $9)`,
+      [
+        plan.id,
+        deployment,
+        plan.group,
+        plan.index,
+        plan.az,
+        plan.desiredState,
+        json({ packages: null, job: null, configuration: null }),
+        json(plan.tags),
+        new Date().toISOString(),
+      ],
+    );
+  }
+
+  /** Keeps an existing instance's row in step with its plan (group rename, index, AZ). */
+  async placeInstance(plan: InstancePlan): Promise<void> {
+    await this.#db.execute('UPDATE instances SET group_name = $1, idx = $2, az = $3 WHERE id = $4', [
+      plan.group,
+      plan.index,
+      plan.az,
+      plan.id,
+    ]);
+  }
+
+  async setState(instanceId: string, state: InstanceState): Promise<void> {
+    await this.#db.execute('UPDATE instances SET state = $1 WHERE id = $2', [state, instanceId]);
+  }
+
+  /** The updater's port onto these tables, for one deployment. */
+  stateStore(deployment: string): InstanceStateStore {
+    const db = this.#db;
+    return {
+      async updateStarted(id) {
+        await db.execute('UPDATE instances SET update_completed = 0 WHERE id = $1', [id]);
+      },
+      async vmCreated(id, vm: StoredVm) {
+        await db.transaction(async (tx) => {
+          await tx.execute('DELETE FROM vms WHERE instance_id = $1', [id]);
+          await tx.execute(
+            `INSERT INTO vms (instance_id, deployment, cid, agent_id, stemcell_name, stemcell_version, cloud_properties, env, network_settings, created_at)
+             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)`,
+            [
+              id,
+              deployment,
+              vm.cid,
+              vm.agentId,
+              vm.stemcell.name,
+              vm.stemcell.version,
+              json(vm.cloudProperties),
+              json(vm.env),
+              json(vm.networkSettings),
+              vm.createdAt,
+            ],
+          );
+        });
+      },
+      async vmDeleted(id, cid) {
+        await db.execute('DELETE FROM vms WHERE instance_id = $1 AND cid = $2', [id, cid]);
+      },
+      async diskCreated(id, disk: CurrentDisk) {
+        await db.execute(
+          'INSERT INTO persistent_disks (cid, instance_id, deployment, size, cloud_properties) VALUES ($1, $2, $3, $4, $5)',
+          [disk.cid, id, deployment, disk.size, json(disk.cloudProperties)],
+        );
+      },
+      async diskDeleted(_id, cid) {
+        await db.execute('DELETE FROM persistent_disks WHERE cid = $1', [cid]);
+      },
+      async updateCompleted(id, applied: AppliedState) {
+        await db.execute(
+          'UPDATE instances SET update_completed = 1, state = $1, hashes = $2, apply_spec = $3 WHERE id = $4',
+          [applied.state, json(applied.hashes), json(applied.applySpec), id],
+        );
+      },
+      async instanceDeleted(id) {
+        await db.transaction(async (tx) => {
+          await tx.execute('DELETE FROM persistent_disks WHERE instance_id = $1', [id]);
+          await tx.execute('DELETE FROM vms WHERE instance_id = $1', [id]);
+          await tx.execute('DELETE FROM instances WHERE id = $1', [id]);
+          await tx.execute('DELETE FROM ip_reservations WHERE instance_id = $1', [id]);
+        });
+      },
+    };
+  }
+}
+
+function toDeployment(row: Row): DeploymentRecord {
+  return {
+    name: String(row.name),
+    manifest: typeof row.manifest === 'string' ? row.manifest : null,
+    cloudConfigId: row.cloud_config_id == null ? null : Number(row.cloud_config_id),
+    createdAt: String(row.created_at),
+  };
+}
+
+function toInstance(row: Row, vm: Row | null, disk: Row | null): InstanceRecord {
+  return {
+    id: String(row.id),
+    deployment: String(row.deployment),
+    group: String(row.group_name),
+    index: Number(row.idx),
+    az: typeof row.az === 'string' ? row.az : null,
+    state: String(row.state) as InstanceState,
+    vm: vm
+      ? {
+          cid: String(vm.cid),
+          agentId: String(vm.agent_id),
+          stemcell: { name: String(vm.stemcell_name), version: String(vm.stemcell_version) },
+          cloudProperties: parse(vm.cloud_properties, {}),
+          env: parse(vm.env, {}),
+          networkSettings: parse(vm.network_settings, {}),
+          createdAt: String(vm.created_at),
+        }
+      : null,
+    hashes: parse(row.hashes, { packages: null, job: null, configuration: null }),
+    disk: disk
+      ? { cid: String(disk.cid), size: Number(disk.size), cloudProperties: parse(disk.cloud_properties, {}) }
+      : null,
+    tags: parse(row.tags, null),
+    updateCompleted: Number(row.update_completed) === 1,
+    agentResponsive: null,
+    jobState: null,
+    applySpec: parse(row.apply_spec, null),
+  };
+}

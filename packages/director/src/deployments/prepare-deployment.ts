@@ -1,0 +1,149 @@
+import { randomUUID } from 'node:crypto';
+import type { Blobstore } from '../blobstore/blobstore.ts';
+import { ConfigStore } from '../configs/config-store.ts';
+import type { Db } from '../db/db.ts';
+import { compileCloudConfig, type CompiledCloudConfig } from '../manifests/compile-cloud-config.ts';
+import { compileManifest, type CompiledDeployment } from '../manifests/compile-manifest.ts';
+import { DbIpReservationStore } from '../networking/ip-reservation-store.ts';
+import {
+  applyRenderedHashes,
+  planDeployment,
+  type PlanOptions,
+  type RenderedHashes,
+} from '../planner/index.ts';
+import type { DeploymentPlan, InstancePlan } from '../planner/plan-types.ts';
+import { findReleaseVersion, type ReleaseVersionContents } from '../releases/release-lookup.ts';
+import { ReleaseStore } from '../releases/release-store.ts';
+import { StemcellStore, type StemcellRecord } from '../stemcells/stemcell-store.ts';
+import {
+  readJobTemplatesFromBlob,
+  renderInstanceTemplates,
+  type JobTemplateFiles,
+  type RenderedInstance,
+} from '../templates/index.ts';
+import { contentHashes, groupContents, templateSpec, type GroupContents } from './instance-specs.ts';
+import { DeploymentStore } from './deployment-store.ts';
+import { StemcellNotFound } from '../errors.ts';
+
+export interface PrepareInput {
+  readonly db: Db;
+  readonly blobstore: Blobstore;
+  readonly cpiName: string;
+  readonly manifestText: string;
+  readonly options: PlanOptions;
+  readonly signal: AbortSignal;
+  readonly newId?: () => string;
+  /** Ruby for the ERB renderer (tests). */
+  readonly ruby?: string;
+}
+
+export interface PreparedInstance {
+  readonly plan: InstancePlan;
+  readonly contents: GroupContents;
+  readonly rendered: RenderedInstance;
+}
+
+export interface PreparedDeployment {
+  readonly compiled: CompiledDeployment;
+  readonly plan: DeploymentPlan;
+  readonly instances: ReadonlyMap<string, PreparedInstance>;
+  readonly releases: ReadonlyMap<string, ReleaseVersionContents>;
+  /** Stemcell alias → the uploaded stemcell (for this CPI). */
+  readonly stemcells: ReadonlyMap<string, StemcellRecord>;
+  readonly cloudConfigId: number | null;
+  readonly cloudConfig: CompiledCloudConfig;
+}
+
+/**
+ * `Preparing deployment` (reference §4.3 step 1): the manifest against the latest cloud config
+ * and the uploaded releases and stemcells (errors name the path), the plan, then every
+ * instance's templates rendered (a template error fails here, naming job, file and line).
+ * Nothing here touches a VM.
+ */
+export async function prepareDeployment(input: PrepareInput): Promise<PreparedDeployment> {
+  const { db } = input;
+  const cloudRow = await new ConfigStore(db).latest('cloud', 'default');
+  const cloudConfig = compileCloudConfig(cloudRow?.content ?? '{}');
+  const releaseStore = new ReleaseStore(db);
+  const stemcellStore = new StemcellStore(db);
+  const allStemcells = await stemcellStore.list();
+  const compiled = compileManifest({
+    manifest: input.manifestText,
+    cloudConfig,
+    available: {
+      releases: (await releaseStore.versions()).map((v) => ({ name: v.releaseName, version: v.version })),
+      stemcells: allStemcells.map((s) => ({
+        name: s.name,
+        version: s.version,
+        operatingSystem: s.operatingSystem,
+      })),
+    },
+  });
+  const releases = new Map<string, ReleaseVersionContents>();
+  for (const r of compiled.releases) releases.set(r.name, await findReleaseVersion(db, r.name, r.version));
+  const stemcells = new Map<string, StemcellRecord>();
+  for (const [alias, s] of compiled.stemcells) {
+    const found =
+      allStemcells.find((c) => c.name === s.name && c.version === s.version && c.cpi === input.cpiName) ??
+      allStemcells.find((c) => c.name === s.name && c.version === s.version);
+    if (!found) throw new StemcellNotFound(`Stemcell '${s.name}/${s.version}' doesn't exist`);
+    stemcells.set(alias, found);
+  }
+
+  const store = new DeploymentStore(db);
+  const reservations = new DbIpReservationStore(db);
+  const current = await store.instances(compiled.name);
+  let plan = planDeployment({
+    deployment: compiled,
+    current: {
+      instances: current,
+      reservations: await reservations.forDeployment(compiled.name),
+      otherReservations: await reservations.ofOtherDeployments(compiled.name),
+    },
+    options: input.options,
+    newId: input.newId ?? randomUUID,
+  });
+
+  const templates = new Map<string, JobTemplateFiles>();
+  const instances = new Map<string, PreparedInstance>();
+  const hashes = new Map<string, RenderedHashes>();
+  for (const group of plan.instanceGroups) {
+    if (group.lifecycle !== 'service') continue;
+    const contents = groupContents(group.group, releases);
+    const content = contentHashes(contents);
+    const bootstrapIndex = Math.min(...group.instances.map((i) => i.index));
+    for (const instance of group.instances) {
+      const jobs = [];
+      for (const [n, { job, release }] of contents.jobs.entries()) {
+        let files = templates.get(job.blobstoreId);
+        if (files === undefined) {
+          files = await readJobTemplatesFromBlob(input.blobstore, job.blobstoreId, input.signal);
+          templates.set(job.blobstoreId, files);
+        }
+        jobs.push({
+          jobSpec: job.spec,
+          templates: files.templates,
+          monit: files.monit,
+          manifestProperties: { ...compiled.properties, ...(group.group.jobs[n]?.properties ?? {}) },
+          release: { name: release.release.releaseName, version: release.release.version },
+        });
+      }
+      const rendered = await renderInstanceTemplates({
+        spec: templateSpec(compiled.name, instance, instance.index === bootstrapIndex),
+        jobs,
+        blobstore: input.blobstore,
+        renderer: { signal: input.signal, ...(input.ruby ? { ruby: input.ruby } : {}) },
+      });
+      instances.set(instance.id, { plan: instance, contents, rendered });
+      hashes.set(instance.id, { ...content, configuration: rendered.configurationHash });
+    }
+  }
+  plan = applyRenderedHashes(plan, hashes);
+  for (const group of plan.instanceGroups) {
+    for (const instance of group.instances) {
+      const prepared = instances.get(instance.id);
+      if (prepared) instances.set(instance.id, { ...prepared, plan: instance });
+    }
+  }
+  return { compiled, plan, instances, releases, stemcells, cloudConfigId: cloudRow?.id ?? null, cloudConfig };
+}
