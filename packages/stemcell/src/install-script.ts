@@ -5,8 +5,9 @@
  * First contract, for refit-cpi-local VMs: the script records the staged root and the root to
  * fall back to in BOOT_RECORD (JSON, written atomically; protocol `RootfsBootRecord`). At the
  * next boot the VM's supervisor reads it, boots the staged root, and boots the fallback again if
- * the staged one does not come up. The OS-reload issue finalises this; packages/stemcell/README.md documents it, and what the
- * script does on a real VM (kernel, initramfs hook, GRUB entry with fallback).
+ * the staged one does not come up. The OS-reload issue finalises this; packages/stemcell/README.md
+ * documents it, and what the script does on a real VM (kernel, initramfs hook, GRUB entry with
+ * fallback).
  */
 export const BOOT_RECORD = 'var/vcap/data/sys/boot/next.json';
 
