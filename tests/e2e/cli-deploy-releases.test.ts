@@ -109,7 +109,10 @@ describe(
       assert.equal(uploaded.code, 0, uploaded.stdout + uploaded.stderr);
       const shown = await director.request({ path: '/releases/app?version=1.1' });
       assert.equal(shown.status, 200);
-      const packages = (shown.json() as { packages: { name: string }[] }).packages.map((p) => p.name).sort();
+      const packages = shown
+        .json<{ packages: { name: string }[] }>()
+        .packages.map((p) => p.name)
+        .sort();
       assert.deepEqual(packages, ['libc', 'server']);
 
       const listed = await refit(['--tty', 'releases']);
