@@ -75,8 +75,9 @@ const VitalsAsRead = z.object({
 
 /**
  * One line of the `result` output of `GET /deployments/<d>/vms?format=full` and
- * `/instances?format=full` (newline-delimited JSON). Refit adds the booted root's digest as
- * `stemcell.root_digest` (as in heartbeats).
+ * `/instances?format=full` (newline-delimited JSON). `stemcell` is what the director recorded for
+ * the VM; Refit adds `booted_stemcell`, what the agent reports from the root it booted (version
+ * and `root_digest`).
  */
 export const VmInfoAsRead = z.object({
   agent_id: optionalString,
@@ -108,12 +109,21 @@ export const VmInfoAsRead = z.object({
       root_digest: optionalString,
     })
     .nullish(),
+  booted_stemcell: z
+    .object({
+      name: optionalString,
+      version: optionalString,
+      os: optionalString,
+      root_digest: optionalString,
+    })
+    .nullish(),
 });
 export type VmInfoAsRead = z.infer<typeof VmInfoAsRead>;
 
 /**
- * One line of a dry-run deploy task's `result` output (Refit): what the rollout would do to one
- * instance. `download_bytes` is what a reloaded VM would fetch (the generic stemcell), else null.
+ * One line of a dry-run deploy task's `result` output (Refit's plan summary): what the rollout
+ * would do to one instance. `download_bytes` is what a reloaded VM would fetch (the generic
+ * stemcell), null or absent otherwise.
  */
 export const DeployPlanRowAsRead = z.object({
   instance: z.string(),
@@ -131,6 +141,6 @@ export const PackageMatchesAsRead = z.array(z.string());
 /**
  * Refit's `POST /deployments` and `PUT /deployments/<d>/jobs/...` query parameter choosing how a
  * changed stemcell is rolled out (`reload` | `recreate`); overrides the manifest's
- * `update.stemcell_strategy`.
+ * `update.stemcell_strategy`. (refit-director also reads `update_stemcell_strategy`.)
  */
-export const STEMCELL_STRATEGY_QUERY = 'stemcell_strategy';
+export const STEMCELL_STRATEGY_QUERY = 'strategy';

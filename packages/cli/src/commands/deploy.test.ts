@@ -79,7 +79,7 @@ describe('refit deploy', () => {
     assert.match(run.stdout, /Task 21\. Done\n\nSucceeded\n$/);
   });
 
-  it('sends every flag as the stock query parameters (alphabetical), plus stemcell_strategy', async () => {
+  it('sends every flag as the stock query parameters (alphabetical), plus Refit strategy', async () => {
     const before = deployPosts().length;
     const run = await env.run([
       '-n',
@@ -110,7 +110,7 @@ describe('refit deploy', () => {
       ['recreate', 'true'],
       ['recreate_persistent_disks', 'true'],
       ['skip_drain', 'web,db/1'],
-      ['stemcell_strategy', 'reload'],
+      ['strategy', 'reload'],
     ]);
     assert.ok(env.requestLines().includes('POST /deployments/zk/diff?redact=false'));
   });
@@ -130,7 +130,7 @@ describe('refit deploy', () => {
     assert.equal(run.code, 0, run.stderr);
     const params = new URL(deployPosts()[before]!, 'https://x').searchParams;
     assert.equal(params.get('skip_drain'), '*');
-    assert.equal(params.get('stemcell_strategy'), 'recreate');
+    assert.equal(params.get('strategy'), 'recreate');
 
     const from = env.server.requests.length;
     const clash = await env.run([

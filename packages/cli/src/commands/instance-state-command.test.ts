@@ -52,7 +52,7 @@ describe('refit recreate, restart, stop, start, delete-deployment', () => {
     assert.equal(run.code, 0, run.stderr);
     assert.equal(
       puts().at(-1)!.url,
-      '/deployments/zk/jobs/web/aaa?canaries=1&dry_run=true&fix=true&max_in_flight=50%25&skip_drain=true&state=recreate&stemcell_strategy=reload',
+      '/deployments/zk/jobs/web/aaa?canaries=1&dry_run=true&fix=true&max_in_flight=50%25&skip_drain=true&state=recreate&strategy=reload',
     );
   });
 

@@ -29,7 +29,13 @@ const web0 = {
   id: 'aaa',
   bootstrap: true,
   ignore: false,
-  stemcell: { name: 'refit-local-jammy', version: '1.2', api_version: 3, root_digest: 'sha256:abc' },
+  stemcell: { name: 'refit-local-jammy', version: '1.1', api_version: 3 },
+  booted_stemcell: {
+    name: 'refit-local-jammy',
+    version: '1.2',
+    os: 'ubuntu-jammy',
+    root_digest: 'sha256:abc',
+  },
   vitals: {
     cpu: { sys: '0.3', user: '1.5', wait: '0.0' },
     disk: { system: { percent: '66', inode_percent: '34' }, ephemeral: { percent: '5', inode_percent: '1' } },
@@ -82,7 +88,7 @@ describe('refit vms and instances', () => {
           "Deployment 'zk'",
           '',
           'Instance  Process State  AZ  IPs         VM CID  VM Type  Active  Stemcell  ',
-          'web/aaa   running        z1  127.0.10.2  vm-1    small    true    refit-local-jammy/1.2  ',
+          'web/aaa   running        z1  127.0.10.2  vm-1    small    true    refit-local-jammy/1.1  ',
           'web/bbb   failing        z2  127.0.10.3  vm-2    small    -       refit-local-jammy/1.1  ',
           `${' '.repeat(29)}127.0.11.3${' '.repeat(29)}`,
           '',

@@ -55,8 +55,11 @@ export interface VmInfo {
   readonly diskCids: readonly string[];
   readonly processes: readonly ProcessInfo[];
   readonly vitals: VitalsInfo | undefined;
+  /** `name/version` the director recorded for the VM (the `vms` Stemcell column). */
   readonly stemcell: string;
+  /** The version the VM booted (as its agent reports it), else the recorded one. */
   readonly stemcellVersion: string;
+  /** The digest of the root the VM booted, when its agent reports one. */
   readonly rootDigest: string;
 }
 
@@ -165,8 +168,8 @@ export function parseVmInfos(deployment: string, resultText: string): VmInfo[] {
         v.stemcell?.version === null || v.stemcell?.version === undefined || v.stemcell.version === ''
           ? ''
           : `${v.stemcell.name ?? ''}/${v.stemcell.version}`,
-      stemcellVersion: v.stemcell?.version ?? '',
-      rootDigest: v.stemcell?.root_digest ?? '',
+      stemcellVersion: v.booted_stemcell?.version ?? v.stemcell?.version ?? '',
+      rootDigest: v.booted_stemcell?.root_digest ?? v.stemcell?.root_digest ?? '',
     };
   });
 }
