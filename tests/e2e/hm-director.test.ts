@@ -6,7 +6,7 @@ import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
-import { HmAlert } from '@refit/protocol';
+import type { HmAlert } from '@refit/protocol';
 import {
   startDirector,
   type DirectorProcess,
