@@ -2,7 +2,8 @@ import assert from 'node:assert/strict';
 import { writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
-import { startCliTestEnv, type CliTestEnv } from '../testing/cli-test-env.ts';
+import { pathToFileURL } from 'node:url';
+import { serveFinishedTask, startCliTestEnv, type CliTestEnv } from '../testing/cli-test-env.ts';
 import { json, redirectToTask } from '../testing/local-https-server.ts';
 
 const manifestYaml = 'name: zk\nreleases: []\ninstance_groups: []\n';
@@ -192,5 +193,44 @@ describe('refit deploy', () => {
       ),
       run.stdout,
     );
+  });
+
+  it('uploads the manifest releases named by url that the director lacks, before the diff', async () => {
+    const local = join(env.home, 'local.tgz');
+    await writeFile(local, 'local release bytes');
+    env.server.route(
+      'GET /releases',
+      json([{ name: 'known', release_versions: [{ version: '3', commit_hash: 'x' }] }]),
+    );
+    env.server.route('POST /releases', redirectToTask(22));
+    serveFinishedTask(env.server, 22);
+    const withUrls = join(env.home, 'urls.yml');
+    await writeFile(
+      withUrls,
+      [
+        'name: zk',
+        'releases:',
+        '- {name: known, version: "3", url: "https://example.invalid/known-3.tgz"}',
+        '- {name: remote, version: "1", url: "https://example.invalid/remote-1.tgz", sha1: "sha256:cd"}',
+        `- {name: local, version: latest, url: "${pathToFileURL(local).href}"}`,
+        '- {name: plain, version: "2"}',
+        'instance_groups: []',
+        '',
+      ].join('\n'),
+    );
+    const from = env.server.requests.length;
+    const run = await env.run(['-n', '-d', 'zk', 'deploy', withUrls]);
+    assert.equal(run.code, 0, run.stderr);
+    const requests = env.server.requests.slice(from).filter((r) => !r.url.startsWith('/tasks/'));
+    assert.deepEqual(
+      requests.map((r) => `${r.method} ${r.url.split('?')[0]}`),
+      ['GET /releases', 'POST /releases', 'POST /releases', 'POST /deployments/zk/diff', 'POST /deployments'],
+    );
+    assert.deepEqual(JSON.parse(requests[1]!.body.toString()), {
+      location: 'https://example.invalid/remote-1.tgz',
+      sha1: 'sha256:cd',
+    });
+    assert.equal(requests[2]!.headers['content-type'], 'application/x-compressed');
+    assert.equal(requests[2]!.body.toString(), 'local release bytes');
   });
 });

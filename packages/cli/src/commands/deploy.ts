@@ -23,6 +23,7 @@ import {
 } from './deploy-flags.ts';
 import { requiredDeployment } from './deployment-name.ts';
 import { runStartedTask } from './follow-events.ts';
+import { uploadManifestReleases } from './manifest-releases.ts';
 
 interface DeployArgs {
   readonly path: string;
@@ -46,7 +47,8 @@ function manifestName(yaml: string, path: string): string {
 }
 
 /**
- * `refit -d DEP deploy MANIFEST`: checks the manifest names DEP, shows the director's diff
+ * `refit -d DEP deploy MANIFEST`: checks the manifest names DEP, uploads the releases it names
+ * by `url` that the director lacks, shows the director's diff
  * (`POST /deployments/<d>/diff`), confirms, posts the manifest (`POST /deployments?…` with the
  * diff's context) and follows the task. `--dry-run` shows the plan the director computed (per
  * instance: action, strategy, reason, bytes to download) without touching any VM.
@@ -129,6 +131,7 @@ export const deploy: Command<DeployArgs> = {
       );
     }
     const client = await deps.session.director();
+    await uploadManifestReleases(deps, client, yaml, signal);
     const diff = await diffDeployment(client, deployment, yaml, !args.noRedact, signal);
     if (diff.lines.length > 0) deps.ui.show(diffItem(diff.lines));
     await deps.ui.confirm();
