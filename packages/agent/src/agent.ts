@@ -17,7 +17,11 @@ import type { Log } from './log.ts';
 import { agentPaths } from './paths.ts';
 import { readSettingsFile, SettingsStore } from './settings.ts';
 import { SpecStore, specJobs } from './spec-store.ts';
-import { bootedStemcell, VitalsSampler } from './vitals.ts';
+import { VitalsSampler } from './vitals.ts';
+import { rebootRefused } from './actions/reboot.ts';
+import { bootedIdentity } from './rootfs/booted-identity.ts';
+import { watchForCommit } from './rootfs/commit-watch.ts';
+import { migrateAgentState } from './rootfs/state-migration.ts';
 
 export interface AgentOptions {
   readonly settingsFile: string;
@@ -28,6 +32,9 @@ export interface AgentOptions {
   readonly supervisionCycleMs: number;
   readonly scriptTimeoutMs: number;
   readonly sleep?: (seconds: number, signal: AbortSignal) => Promise<void>;
+  /** reboot(2) of the machine; only main.ts passes the real one. */
+  readonly rebootMachine?: () => Promise<void>;
+  readonly installTimeoutMs?: number;
 }
 
 /** Wires the agent's parts from its settings. main.ts and tests build it the same way. */
@@ -36,6 +43,8 @@ export async function buildContext(options: AgentOptions): Promise<ActionContext
   for (const dir of [paths.boshDir, paths.dataDir, paths.sysLog, paths.jobs, paths.packages]) {
     await mkdir(dir, { recursive: true });
   }
+  const moved = await migrateAgentState(paths);
+  if (moved.length > 0) options.log.info(`moved ${moved.join(', ')} to ${paths.stateDir}`);
   const settings = await SettingsStore.load(paths, await readSettingsFile(options.settingsFile));
   const blobstore = settingsBlobstore(() => settings.blobstore());
   const disks = new PersistentDisks(paths, settings, options.mounter);
@@ -52,13 +61,15 @@ export async function buildContext(options: AgentOptions): Promise<ActionContext
     log: options.log,
     sleep: options.sleep ?? sleepSeconds,
     scriptTimeoutMs: options.scriptTimeoutMs,
+    rebootMachine: options.rebootMachine ?? rebootRefused,
+    ...(options.installTimeoutMs === undefined ? {} : { installTimeoutMs: options.installTimeoutMs }),
   };
 }
 
 export async function heartbeat(ctx: ActionContext): Promise<Heartbeat> {
   const spec = await ctx.specs.get();
   const statuses = await ctx.supervisor.status();
-  const stemcell = await bootedStemcell(ctx.paths);
+  const stemcell = await bootedIdentity(ctx.paths);
   return {
     deployment: spec.deployment ?? null,
     job: spec.job?.name ?? null,
@@ -68,7 +79,13 @@ export async function heartbeat(ctx: ActionContext): Promise<Heartbeat> {
     number_of_processes: statuses.length,
     vitals: await ctx.vitals.sample(),
     ...(stemcell
-      ? { stemcell: { version: stemcell.version, ...(stemcell.name ? { name: stemcell.name } : {}) } }
+      ? {
+          stemcell: {
+            version: stemcell.version,
+            ...(stemcell.name ? { name: stemcell.name } : {}),
+            ...(stemcell.root_digest ? { root_digest: stemcell.root_digest } : {}),
+          },
+        }
       : {}),
   };
 }
@@ -133,12 +150,19 @@ export async function startAgent(options: AgentOptions): Promise<RunningAgent> {
   } catch (error) {
     options.log.error(`mounting the persistent disk at boot: ${errorMessage(error)}`);
   }
-  await resumeSupervision(ctx);
+  try {
+    await resumeSupervision(ctx);
+  } catch (error) {
+    // A root swap resets the root: job links come back with the director's next apply.
+    options.log.error(`resuming jobs at boot: ${errorMessage(error)}`);
+  }
   await bus.start();
+  const stopCommitWatch = watchForCommit(ctx);
   return {
     ctx,
     bus,
     async close() {
+      stopCommitWatch();
       ctx.supervisor.close();
       await bus.close();
     },

@@ -12,6 +12,8 @@ interface Task {
   readonly abort: AbortController;
   state: 'running' | 'done' | 'failed';
   outcome: Outcome | null;
+  /** What a running task last reported (get_task shows it as `progress`). */
+  progress: unknown;
 }
 
 /** The async tasks the agent runs, for get_task and cancel_task. Finished ones are kept (bounded). */
@@ -30,6 +32,7 @@ export class TaskBoard {
       abort: new AbortController(),
       state: 'running',
       outcome: null,
+      progress: undefined,
     };
     this.#tasks.set(task.id, task);
     void work(task.abort.signal).then(
@@ -50,11 +53,24 @@ export class TaskBoard {
   /** The running object, the final value, or a failure (thrown as BOSH words it). */
   get(id: string): unknown {
     const task = this.#find(id);
-    if (task.outcome === null) return { agent_task_id: task.id, state: 'running' };
+    if (task.outcome === null) {
+      return {
+        agent_task_id: task.id,
+        state: 'running',
+        ...(task.progress === undefined ? {} : { progress: task.progress }),
+      };
+    }
     if ('exception' in task.outcome) {
       throw new AgentError(AgentErrorCode.ScriptFailed, `Task ${task.id} result: ${task.outcome.exception}`);
     }
     return task.outcome.value;
+  }
+
+  /** A running task reports its progress, identified by the signal it was given. */
+  report(signal: AbortSignal, progress: unknown): void {
+    for (const task of this.#tasks.values()) {
+      if (task.abort.signal === signal && task.state === 'running') task.progress = progress;
+    }
   }
 
   cancel(id: string): void {

@@ -2,6 +2,7 @@ import { access } from 'node:fs/promises';
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
 import { startAgent } from './agent.ts';
+import { systemReboot } from './actions/reboot.ts';
 import { systemMounter } from './disks/mounter.ts';
 import { errorMessage } from './errors.ts';
 import { streamLog } from './log.ts';
@@ -60,6 +61,8 @@ async function main(): Promise<number> {
     heartbeatMs: seconds('heartbeat-interval', values['heartbeat-interval']),
     supervisionCycleMs: seconds('supervision-cycle', values['supervision-cycle']),
     scriptTimeoutMs: seconds('script-timeout', values['script-timeout']),
+    // Only a VM's own agent (base dir /) may reboot the machine it runs in.
+    ...(values['base-dir'] === '/' ? { rebootMachine: systemReboot } : {}),
   });
   log.info(`refit-agent ${agent.ctx.settings.agentId} started (base ${values['base-dir']})`);
   const stop = (signal: string): void => {

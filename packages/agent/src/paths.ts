@@ -8,6 +8,8 @@ export interface AgentPaths {
   readonly base: string;
   readonly vcap: string;
   readonly boshDir: string;
+  /** The agent's own state on the ephemeral disk: it survives a root swap (OS reload). */
+  readonly stateDir: string;
   readonly specFile: string;
   readonly settingsOverridesFile: string;
   readonly persistentDisksFile: string;
@@ -32,13 +34,15 @@ export function agentPaths(base: string): AgentPaths {
   const vcap = join(base, 'var/vcap');
   const boshDir = join(vcap, 'bosh');
   const dataDir = join(vcap, 'data');
+  const stateDir = join(dataDir, 'bosh');
   return {
     base,
     vcap,
     boshDir,
-    specFile: join(boshDir, 'spec.json'),
-    settingsOverridesFile: join(boshDir, 'update_settings.json'),
-    persistentDisksFile: join(boshDir, 'persistent_disks.json'),
+    stateDir,
+    specFile: join(stateDir, 'spec.json'),
+    settingsOverridesFile: join(stateDir, 'update_settings.json'),
+    persistentDisksFile: join(stateDir, 'persistent_disks.json'),
     stoppedMarker: join(vcap, 'monit/stopped'),
     dataDir,
     dataJobs: join(dataDir, 'jobs'),

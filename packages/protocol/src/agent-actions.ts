@@ -163,6 +163,8 @@ export const BootedStemcell = z.object({
   name: z.string().optional(),
   version: z.string(),
   os: z.string().optional(),
+  /** sha256 of the booted root's root.tar, when it was staged by update_rootfs (OS reload). */
+  root_digest: z.string().optional(),
 });
 export type BootedStemcell = z.infer<typeof BootedStemcell>;
 

@@ -15,6 +15,7 @@ import {
   RunScriptArgs,
   UpdateSettingsArgs,
 } from './agent-actions.ts';
+import { RebootArgs, RebootResult, UpdateRootfsArgs, UpdateRootfsResult } from './rootfs-staging.ts';
 
 const NoArgs = z.tuple([]);
 const Anything = z.unknown();
@@ -48,6 +49,10 @@ export const AgentMethods = {
     args: FetchLogsArgs,
     result: z.object({ blobstore_id: z.string(), sha1: z.string() }).passthrough(),
   },
+  /** OS reload: stage a generic stemcell for the next boot (async, jobs keep running). */
+  update_rootfs: { args: UpdateRootfsArgs, result: UpdateRootfsResult },
+  /** Answers, then stops jobs, unmounts the persistent disk and reboots the VM. */
+  reboot: { args: RebootArgs, result: RebootResult },
 } as const;
 
 export type AgentMethod = keyof typeof AgentMethods;

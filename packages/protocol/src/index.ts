@@ -15,3 +15,4 @@ export * from './agent-methods.ts';
 export * from './api-cli-deployments.ts';
 export * from './hm.ts';
 export * from './stemcell.ts';
+export * from './rootfs-staging.ts';

@@ -26,6 +26,10 @@ export interface ActionContext {
   readonly sleep: (seconds: number, signal: AbortSignal) => Promise<void>;
   /** run_script's bound per script. */
   readonly scriptTimeoutMs: number;
+  /** update_rootfs's bound on the stemcell's install script (default 120 s). */
+  readonly installTimeoutMs?: number;
+  /** reboot(2) of the machine the agent runs in (a refusal in tests). */
+  readonly rebootMachine: () => Promise<void>;
 }
 
 /**

@@ -34,7 +34,7 @@ describe('apply', () => {
       await readFile(join(vcap, 'jobs/web/packages/tool/bin/tool'), 'utf8'),
       '#!/bin/sh\necho tool\n',
     );
-    const stored = JSON.parse(await readFile(join(vcap, 'bosh/spec.json'), 'utf8')) as {
+    const stored = JSON.parse(await readFile(join(vcap, 'data/bosh/spec.json'), 'utf8')) as {
       configuration_hash: string;
     };
     assert.equal(stored.configuration_hash, 'hash-1');
@@ -55,7 +55,7 @@ describe('apply', () => {
     assert.deepEqual(await readdir(join(data, 'packages')).catch(() => []), []);
     assert.deepEqual(await readdir(join(data, 'tmp')).catch(() => []), []);
     assert.deepEqual(await readdir(join(f.base, 'var/vcap/packages')), []);
-    await assert.rejects(readFile(join(f.base, 'var/vcap/bosh/spec.json')));
+    await assert.rejects(readFile(join(f.base, 'var/vcap/data/bosh/spec.json')));
   });
 
   it('fails with the file and line of a monit syntax error and keeps the old spec', async () => {
@@ -70,7 +70,7 @@ describe('apply', () => {
       outcome.exception,
       /var\/vcap\/jobs\/web\/monit:4: monit syntax error: unexpected 'sometimes'/,
     );
-    await assert.rejects(readFile(join(f.base, 'var/vcap/bosh/spec.json')));
+    await assert.rejects(readFile(join(f.base, 'var/vcap/data/bosh/spec.json')));
   });
 
   it('only stores a spec without configuration hash (the partial apply)', async () => {
@@ -83,7 +83,7 @@ describe('apply', () => {
       networks: { n: { ip: '127.0.0.5' } },
     };
     assert.equal(await f.run(apply, [partial]), 'applied');
-    const stored = JSON.parse(await readFile(join(f.base, 'var/vcap/bosh/spec.json'), 'utf8')) as {
+    const stored = JSON.parse(await readFile(join(f.base, 'var/vcap/data/bosh/spec.json'), 'utf8')) as {
       networks: unknown;
     };
     assert.deepEqual(stored.networks, { n: { ip: '127.0.0.5' } });

@@ -1,5 +1,6 @@
 import { GetStateArgs, type AgentStateValue } from '@refit/protocol';
-import { bootedStemcell, processVitals } from '../vitals.ts';
+import { bootedIdentity } from '../rootfs/booted-identity.ts';
+import { processVitals } from '../vitals.ts';
 import { defineAction } from './action.ts';
 import { jobState } from './job-state.ts';
 
@@ -18,7 +19,7 @@ export const getState = defineAction({
       processes: await Promise.all(statuses.map(processVitals)),
       vm: { name: ctx.settings.settings.vm.name },
     };
-    const stemcell = await bootedStemcell(ctx.paths);
+    const stemcell = await bootedIdentity(ctx.paths);
     if (stemcell) value.stemcell = stemcell;
     if (args[0] === 'full') value.vitals = await ctx.vitals.sample();
     return value;

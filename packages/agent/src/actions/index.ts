@@ -12,11 +12,13 @@ import { listDisk } from './list-disk.ts';
 import { mountDisk } from './mount-disk.ts';
 import { ping } from './ping.ts';
 import { prepare } from './prepare.ts';
+import { reboot } from './reboot.ts';
 import { removePersistentDisk } from './remove-persistent-disk.ts';
 import { runScript } from './run-script.ts';
 import { start } from './start.ts';
 import { stop } from './stop.ts';
 import { unmountDisk } from './unmount-disk.ts';
+import { updateRootfs } from './update-rootfs.ts';
 import { updateSettings } from './update-settings.ts';
 
 const all: readonly AnyAction[] = [
@@ -39,6 +41,8 @@ const all: readonly AnyAction[] = [
   removePersistentDisk,
   compilePackage,
   fetchLogs,
+  updateRootfs,
+  reboot,
 ];
 
 /** The one map from wire method name to action. */

@@ -28,7 +28,7 @@ export class PersistentDisks {
     this.#paths = paths;
     this.#settings = settings;
     this.#mounter = mounter;
-    this.#stateFile = join(paths.boshDir, 'mounted_disk.json');
+    this.#stateFile = join(paths.stateDir, 'mounted_disk.json');
   }
 
   async #recorded(): Promise<z.infer<typeof Mounted> | null> {

@@ -1,0 +1,29 @@
+import { UpdateRootfsArgs, type UpdateRootfsResult } from '@refit/protocol';
+import { rootfsPaths } from '../rootfs/boot-state.ts';
+import { stageRootfs } from '../rootfs/stage-rootfs.ts';
+import { defineAction } from './action.ts';
+
+/**
+ * OS reload, step one, while jobs keep running: stage the generic stemcell `blobstore_id`
+ * (rootfs.tgz, multi-digest `digest`) for the next boot. Progress is visible through get_task.
+ */
+export const updateRootfs = defineAction({
+  method: 'update_rootfs',
+  mode: 'async',
+  args: UpdateRootfsArgs,
+  async run(ctx, [blobstoreId, digest], signal): Promise<UpdateRootfsResult> {
+    const result = await stageRootfs({
+      blobstoreId,
+      digest,
+      blobstore: ctx.settings.blobstore(),
+      paths: rootfsPaths(ctx.paths.base),
+      installTimeoutMs: ctx.installTimeoutMs ?? 120_000,
+      report: (progress) => ctx.tasks.report(signal, progress),
+      signal,
+    });
+    ctx.log.info(
+      `update_rootfs: ${result.version} (${result.sha256}) ${result.already_staged ? 'already staged' : 'staged'} at ${result.staged_root}`,
+    );
+    return result;
+  },
+});

@@ -1,0 +1,34 @@
+import { jobState } from '../actions/job-state.ts';
+import type { ActionContext } from '../actions/action.ts';
+import { errorMessage } from '../errors.ts';
+import { commitBootedRoot, readBootState, rootfsPaths } from './boot-state.ts';
+
+/**
+ * After a boot from a staged root, commits it once the agent is connected and its jobs run (or
+ * it has none to run). Until then the boot step may still fall back to the previous root.
+ * Answers a stop function.
+ */
+export function watchForCommit(ctx: ActionContext, intervalMs = 500): () => void {
+  const paths = rootfsPaths(ctx.paths.base);
+  let busy = false;
+  const timer = setInterval(() => {
+    if (busy) return;
+    busy = true;
+    void (async () => {
+      const state = await readBootState(paths);
+      if (state?.pending == null || state.booted?.kind !== 'pending') {
+        clearInterval(timer);
+        return;
+      }
+      const statuses = await ctx.supervisor.status();
+      if (statuses.length > 0 && (await jobState(ctx, statuses)) !== 'running') return;
+      const outcome = await commitBootedRoot(paths);
+      ctx.log.info(`root ${state.pending.version} (${state.pending.root_archive_sha256 ?? '?'}): ${outcome}`);
+      clearInterval(timer);
+    })()
+      .catch((error: unknown) => ctx.log.warn(`commit check: ${errorMessage(error)}`))
+      .finally(() => (busy = false));
+  }, intervalMs);
+  timer.unref();
+  return () => clearInterval(timer);
+}

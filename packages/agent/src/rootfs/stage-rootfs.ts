@@ -1,0 +1,327 @@
+import { spawn } from 'node:child_process';
+import { createHash } from 'node:crypto';
+import { createReadStream } from 'node:fs';
+import { access, mkdir, readFile, rename, rm, writeFile } from 'node:fs/promises';
+import { join } from 'node:path';
+import { Readable } from 'node:stream';
+import { parse as parseYaml } from 'yaml';
+import { extractTar, openTar, type TarEntry } from '@refit/archive';
+import {
+  MultiDigest,
+  RootfsBootRecord,
+  RootfsManifest,
+  STAGED_ROOTS_DIR,
+  strongestDigest,
+  type BlobstoreSettings,
+  type UpdateRootfsProgress,
+  type UpdateRootfsResult,
+} from '@refit/protocol';
+import { AgentError, AgentErrorCode, errorMessage } from '../errors.ts';
+import type { RootfsPaths } from './boot-state.ts';
+import { readBootState } from './boot-state.ts';
+import { downloadResumable, type DownloadLimits, defaultDownloadLimits } from './ranged-download.ts';
+
+export interface StageRequest {
+  readonly blobstoreId: string;
+  readonly digest: string;
+  readonly blobstore: BlobstoreSettings;
+  readonly paths: RootfsPaths;
+  readonly installTimeoutMs: number;
+  readonly limits?: DownloadLimits;
+  readonly report: (progress: UpdateRootfsProgress) => void;
+  readonly signal: AbortSignal;
+}
+
+const exists = (path: string): Promise<boolean> =>
+  access(path).then(
+    () => true,
+    () => false,
+  );
+
+/** Marks a completely unpacked and verified root (written last, before the rename). */
+const COMPLETE = '.refit-root-complete';
+
+/** The next member of rootfs.tgz, which must be `name`. */
+async function member(entries: AsyncGenerator<TarEntry>, name: string): Promise<TarEntry> {
+  const step = await entries.next();
+  const got = step.done === true ? null : step.value.header.name.replace(/^\.\//, '');
+  if (step.done === true || got !== name) {
+    throw new AgentError(
+      AgentErrorCode.UnsafeArchive,
+      `rootfs.tgz: expected member ${name}, found ${got ?? 'the end'}`,
+    );
+  }
+  return step.value;
+}
+
+async function bufferOf(body: Readable, max: number): Promise<Buffer> {
+  const chunks: Buffer[] = [];
+  let size = 0;
+  for await (const chunk of body) {
+    size += (chunk as Buffer).length;
+    if (size > max)
+      throw new AgentError(AgentErrorCode.UnsafeArchive, `rootfs.tgz member larger than ${max} bytes`);
+    chunks.push(chunk as Buffer);
+  }
+  return Buffer.concat(chunks);
+}
+
+/**
+ * Stages a generic stemcell: download (resumable, verified in the same pass), rootfs.MF check,
+ * root.tar unpacked into roots/<sha256> (its sha256 verified while unpacking), then the
+ * tarball's `install` script. Nothing outside /var/vcap/data/rootfs changes before `install`.
+ */
+export async function stageRootfs(req: StageRequest): Promise<UpdateRootfsResult> {
+  const { paths, signal } = req;
+  const parsed = MultiDigest.safeParse(req.digest);
+  if (!parsed.success)
+    throw new AgentError(AgentErrorCode.InvalidArguments, `invalid digest '${req.digest}'`);
+  const expected = strongestDigest(parsed.data);
+  await mkdir(paths.downloads, { recursive: true });
+  await mkdir(paths.roots, { recursive: true });
+  // Leftovers of an interrupted staging: partial roots, other downloads.
+  const key = createHash('sha256')
+    .update(`${req.blobstoreId}\n${expected.algorithm}:${expected.hex}`)
+    .digest('hex');
+  const download = join(paths.downloads, `${key}.tgz`);
+  await cleanLeftovers(paths, `${key}.tgz`);
+
+  const indexFile = join(paths.downloads, `${key}.staged.json`);
+  const known = await readFile(indexFile, 'utf8').then(
+    (t) => JSON.parse(t) as { version: string; sha256: string },
+    () => null,
+  );
+  if (known !== null && (await alreadyInstalled(paths, known.sha256))) {
+    const staged = `${STAGED_ROOTS_DIR}/${known.sha256}`;
+    req.report({ phase: 'staged', bytes_done: 0, bytes_total: 0, bytes_fetched: 0, version: known.version });
+    return {
+      version: known.version,
+      sha256: known.sha256,
+      staged_root: staged,
+      already_staged: true,
+      bytes_fetched: 0,
+    };
+  }
+
+  let fetched = 0;
+  req.report({ phase: 'downloading', bytes_done: 0, bytes_total: null, bytes_fetched: 0, version: null });
+  try {
+    const got = await downloadResumable(
+      req.blobstore,
+      req.blobstoreId,
+      expected,
+      download,
+      signal,
+      (p) => {
+        fetched = p.fetched;
+        req.report({
+          phase: 'downloading',
+          bytes_done: p.done,
+          bytes_total: p.total,
+          bytes_fetched: p.fetched,
+          version: null,
+        });
+      },
+      req.limits ?? defaultDownloadLimits,
+    );
+    fetched = got.fetched;
+  } catch (error) {
+    if ((error as AgentError).code === AgentErrorCode.DigestMismatch) await rm(download, { force: true });
+    throw error;
+  }
+
+  req.report({ phase: 'verifying', bytes_done: 0, bytes_total: null, bytes_fetched: fetched, version: null });
+  const entries = openTar(createReadStream(download), { signal });
+  let manifest: RootfsManifest;
+  let install: Buffer;
+  try {
+    const mf = await member(entries, 'rootfs.MF');
+    const mfParsed = RootfsManifest.safeParse(parseYaml((await bufferOf(mf.body, 1 << 20)).toString('utf8')));
+    if (!mfParsed.success)
+      throw new AgentError(AgentErrorCode.UnsafeArchive, `rootfs.MF is invalid: ${mfParsed.error.message}`);
+    manifest = mfParsed.data;
+    install = await bufferOf((await member(entries, manifest.install)).body, 1 << 20);
+    const sha = manifest.root_archive.sha256;
+    const root = join(paths.roots, sha);
+    if (!(await exists(join(root, COMPLETE)))) {
+      const tarEntry = await member(entries, manifest.root_archive.path);
+      await unpackRoot(tarEntry, manifest, root, fetched, req);
+    }
+  } finally {
+    await entries.return(undefined);
+  }
+
+  const sha256 = manifest.root_archive.sha256;
+  const stagedRoot = `${STAGED_ROOTS_DIR}/${sha256}`;
+  req.report({
+    phase: 'installing',
+    bytes_done: 0,
+    bytes_total: null,
+    bytes_fetched: fetched,
+    version: manifest.version,
+  });
+  try {
+    await runInstall(install, stagedRoot, manifest, req);
+    const record = RootfsBootRecord.parse(JSON.parse(await readFile(paths.nextFile, 'utf8')));
+    if (record.root !== stagedRoot || record.root_archive_sha256 !== sha256) {
+      throw new AgentError(
+        AgentErrorCode.ScriptFailed,
+        `install wrote a boot record for ${record.root}, not ${stagedRoot}`,
+      );
+    }
+  } catch (error) {
+    // Nothing may point at a root whose install failed; the root itself goes unless in use.
+    const next = await readFile(paths.nextFile, 'utf8').catch(() => '');
+    if (next.includes(sha256)) await rm(paths.nextFile, { force: true });
+    const state = await readBootState(paths).catch(() => null);
+    const inUse = [state?.current, state?.previous, state?.pending, state?.booted].some(
+      (r) => r?.root === stagedRoot,
+    );
+    if (!inUse) await rm(paths.local(stagedRoot), { recursive: true, force: true });
+    throw error;
+  }
+  await writeFile(indexFile, JSON.stringify({ version: manifest.version, sha256 }));
+  await rm(download, { force: true });
+  req.report({
+    phase: 'staged',
+    bytes_done: 0,
+    bytes_total: 0,
+    bytes_fetched: fetched,
+    version: manifest.version,
+  });
+  return {
+    version: manifest.version,
+    sha256,
+    staged_root: stagedRoot,
+    already_staged: false,
+    bytes_fetched: fetched,
+  };
+}
+
+/** Whether the root is unpacked and the boot step knows about it (next record, pending or current). */
+async function alreadyInstalled(paths: RootfsPaths, sha256: string): Promise<boolean> {
+  const staged = `${STAGED_ROOTS_DIR}/${sha256}`;
+  if (!(await exists(join(paths.local(staged), COMPLETE)))) return false;
+  const next = await readFile(paths.nextFile, 'utf8').then(
+    (t) => RootfsBootRecord.safeParse(JSON.parse(t)).data ?? null,
+    () => null,
+  );
+  if (next?.root === staged) return true;
+  const state = await readBootState(paths).catch(() => null);
+  return state?.pending?.root === staged || (state?.current.root === staged && state.pending === null);
+}
+
+async function cleanLeftovers(paths: RootfsPaths, keepDownload: string): Promise<void> {
+  const { readdir } = await import('node:fs/promises');
+  for (const name of await readdir(paths.roots)) {
+    if (name.startsWith('.partial-')) await rm(join(paths.roots, name), { recursive: true, force: true });
+  }
+  for (const name of await readdir(paths.downloads)) {
+    if (name.endsWith('.tgz') && name !== keepDownload)
+      await rm(join(paths.downloads, name), { force: true });
+  }
+}
+
+/** Unpacks root.tar into a partial dir while hashing it; renamed into place only if the sha256 matches. */
+async function unpackRoot(
+  entry: TarEntry,
+  manifest: RootfsManifest,
+  root: string,
+  fetched: number,
+  req: StageRequest,
+): Promise<void> {
+  const partial = join(req.paths.roots, `.partial-${manifest.root_archive.sha256}-${process.pid}`);
+  await rm(partial, { recursive: true, force: true });
+  const hash = createHash('sha256');
+  const total = entry.header.size ?? manifest.root_archive.size ?? null;
+  let done = 0;
+  const source = entry.body[Symbol.asyncIterator]() as AsyncIterator<Buffer>;
+  async function* hashed(): AsyncGenerator<Buffer> {
+    for (;;) {
+      const step = await source.next();
+      if (step.done === true) return;
+      hash.update(step.value);
+      done += step.value.length;
+      req.report({
+        phase: 'unpacking',
+        bytes_done: done,
+        bytes_total: total,
+        bytes_fetched: fetched,
+        version: manifest.version,
+      });
+      yield step.value;
+    }
+  }
+  try {
+    await extractTar(Readable.from(hashed()), partial, {
+      signal: req.signal,
+      gzip: false,
+      allowDevicesUnder: 'dev',
+    });
+    // Whatever the tar reader left unread (end padding) still counts for the digest.
+    for (;;) {
+      const step = await source.next();
+      if (step.done === true) break;
+      hash.update(step.value);
+      done += step.value.length;
+    }
+    const actual = hash.digest('hex');
+    if (actual !== manifest.root_archive.sha256) {
+      throw new AgentError(
+        AgentErrorCode.DigestMismatch,
+        `root.tar sha256 is ${actual}, rootfs.MF says ${manifest.root_archive.sha256}`,
+      );
+    }
+    await writeFile(join(partial, COMPLETE), `${manifest.name}/${manifest.version}\n`);
+    await rm(root, { recursive: true, force: true });
+    await rename(partial, root);
+  } catch (error) {
+    await rm(partial, { recursive: true, force: true });
+    throw error;
+  }
+}
+
+function runInstall(
+  script: Buffer,
+  stagedRoot: string,
+  manifest: RootfsManifest,
+  req: StageRequest,
+): Promise<void> {
+  return new Promise((resolve, reject) => {
+    const file = join(req.paths.downloads, `install-${manifest.root_archive.sha256}`);
+    void writeFile(file, script, { mode: 0o755 }).then(() => {
+      const child = spawn('/bin/sh', [file, stagedRoot], {
+        env: {
+          PATH: '/usr/sbin:/usr/bin:/sbin:/bin',
+          REFIT_STAGED_ROOT: stagedRoot,
+          REFIT_ROOT_DIGEST: manifest.root_archive.sha256,
+          REFIT_STEMCELL_VERSION: manifest.version,
+          REFIT_STEMCELL_NAME: manifest.name,
+          REFIT_BOOT_RECORD: req.paths.nextFile,
+        },
+        stdio: ['ignore', 'pipe', 'pipe'],
+        signal: AbortSignal.any([req.signal, AbortSignal.timeout(req.installTimeoutMs)]),
+        killSignal: 'SIGKILL',
+      });
+      let output = '';
+      child.stdout.on('data', (c: Buffer) => (output = (output + c.toString()).slice(-2000)));
+      child.stderr.on('data', (c: Buffer) => (output = (output + c.toString()).slice(-2000)));
+      child.on('error', (error) =>
+        reject(
+          new AgentError(AgentErrorCode.ScriptFailed, `install: ${errorMessage(error)}`, { cause: error }),
+        ),
+      );
+      child.on('close', (code, signal) => {
+        void rm(file, { force: true });
+        if (code === 0) resolve();
+        else
+          reject(
+            new AgentError(
+              AgentErrorCode.ScriptFailed,
+              `install exited with ${signal ?? `status ${code}`}: ${output.trim().split('\n').slice(-5).join('; ')}`,
+            ),
+          );
+      });
+    }, reject);
+  });
+}
