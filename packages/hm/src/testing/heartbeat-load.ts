@@ -17,6 +17,7 @@ export class HeartbeatLoad {
   readonly #nc: NatsConnection;
   readonly #agents: ImpersonatedAgent[];
   readonly #silent = new Set<string>();
+  readonly #lastPublished = new Map<string, number>();
   readonly #periodMs: number;
   #timer: NodeJS.Timeout | null = null;
   #cursor = 0;
@@ -72,6 +73,12 @@ export class HeartbeatLoad {
       new TextEncoder().encode(JSON.stringify(HeartbeatLoad.heartbeat(agent))),
     );
     this.published += 1;
+    this.#lastPublished.set(agent.agentId, Date.now());
+  }
+
+  /** When this agent's last heartbeat was published (ms since the epoch), if ever. */
+  lastPublished(agentId: string): number | undefined {
+    return this.#lastPublished.get(agentId);
   }
 
   #begin(): void {
