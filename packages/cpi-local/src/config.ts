@@ -36,6 +36,15 @@ export const LocalCpiConfigFile = z.object({
   /** A statically linked busybox on the host, used once per boot to drop the host's root. */
   host_busybox: z.string().optional(),
   boot_timeout_ms: z.number().int().positive().default(30_000),
+  /** OS reload: the boot step's policy for staged roots (README "Boot step"). */
+  reload: z
+    .object({
+      /** Boots of a staged root without a commit before the boot step falls back. */
+      max_boot_attempts: z.number().int().positive().default(2),
+      /** After booting a staged root, reboot the VM if the agent has not committed it by then. */
+      commit_deadline_ms: z.number().int().positive().default(300_000),
+    })
+    .default({ max_boot_attempts: 2, commit_deadline_ms: 300_000 }),
 });
 
 export interface LocalCpiConfig {
@@ -50,6 +59,8 @@ export interface LocalCpiConfig {
   readonly initPath: string;
   readonly hostBusybox: string | undefined;
   readonly bootTimeoutMs: number;
+  readonly maxBootAttempts: number;
+  readonly commitDeadlineMs: number;
 }
 
 export class ConfigError extends Error {
@@ -82,6 +93,8 @@ export async function parseConfig(text: string, source: string): Promise<LocalCp
     initPath: c.init_path,
     hostBusybox: c.host_busybox,
     bootTimeoutMs: c.boot_timeout_ms,
+    maxBootAttempts: c.reload.max_boot_attempts,
+    commitDeadlineMs: c.reload.commit_deadline_ms,
   });
 }
 

@@ -49,6 +49,8 @@ export const createVm: CpiMethodHandler = {
       init_path: ctx.config.initPath,
       host_busybox: busybox,
       boot_timeout_ms: ctx.config.bootTimeoutMs,
+      max_boot_attempts: ctx.config.maxBootAttempts,
+      commit_deadline_ms: ctx.config.commitDeadlineMs,
       created_at: new Date().toISOString(),
     };
     const boot: LocalVmBoot = { lower: stemcell.root, fallback: null, reset_upper: false };

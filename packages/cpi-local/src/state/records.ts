@@ -12,6 +12,9 @@ export const VmRecord = z.object({
   init_path: z.string(),
   host_busybox: z.string(),
   boot_timeout_ms: z.number().int().positive(),
+  /** The boot step's staged-root policy (absent in VMs created before OS reload: defaults). */
+  max_boot_attempts: z.number().int().positive().optional(),
+  commit_deadline_ms: z.number().int().positive().optional(),
   created_at: z.string(),
 });
 export type VmRecord = z.infer<typeof VmRecord>;

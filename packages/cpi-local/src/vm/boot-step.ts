@@ -3,6 +3,7 @@ import { basename, dirname, join } from 'node:path';
 import { writeJsonFile } from '../state/json-file.ts';
 import type { VmLayout } from '../state/layout.ts';
 import { ensureAttachMount, restoreDiskMounts } from './attach-mounts.ts';
+import { chooseRoot, type RootChoice, type StagedRootPolicy } from './staged-root.ts';
 import { parseBoot, readOptional } from './supervisor-files.ts';
 
 export class BootStepError extends Error {
@@ -15,12 +16,20 @@ const exists = (path: string) =>
     () => false,
   );
 
+export interface BootStepOptions extends StagedRootPolicy {
+  readonly initPath: string;
+  /** The number the coming boot will have (status.json `boots` + 1). */
+  readonly bootNumber: number;
+}
+
 /**
- * Runs before every boot (the hook point for staged roots): picks the overlay's lower dir from
- * `boot.json` (falling back when it is gone), resets the upper dir when asked, and makes sure
- * the host-side attach mount exists (it does not survive a host restart). Returns the lower.
+ * Runs before every boot: picks the stemcell root from `boot.json` (falling back when it is
+ * gone), then lets the staged-root step (OS reload) choose between a pending staged root, the
+ * committed one and the stemcell root; resets the upper dir when the root changes (or when
+ * boot.json asks), and makes sure the host-side attach mount exists (it does not survive a host
+ * restart). Returns the choice.
  */
-export async function runBootStep(vm: VmLayout): Promise<string> {
+export async function runBootStep(vm: VmLayout, options: BootStepOptions): Promise<RootChoice> {
   const text = await readOptional(vm.bootFile);
   if (text === null) throw new BootStepError(`${vm.bootFile} is missing`);
   const boot = parseBoot(text, vm.bootFile);
@@ -31,10 +40,12 @@ export async function runBootStep(vm: VmLayout): Promise<string> {
     }
     lower = boot.fallback;
   }
-  if (boot.reset_upper) {
+  await mkdir(vm.ephemeral, { recursive: true });
+  const choice = await chooseRoot(vm, lower, options.initPath, options, options.bootNumber);
+  if (boot.reset_upper || choice.resetUpper) {
     await rm(vm.upper, { recursive: true, force: true });
     await rm(vm.work, { recursive: true, force: true });
-    await writeJsonFile(vm.bootFile, { ...boot, reset_upper: false });
+    if (boot.reset_upper) await writeJsonFile(vm.bootFile, { ...boot, reset_upper: false });
   }
   await Promise.all(
     [vm.upper, vm.work, vm.merged, vm.ephemeral, vm.configDrive].map((d) => mkdir(d, { recursive: true })),
@@ -43,7 +54,7 @@ export async function runBootStep(vm: VmLayout): Promise<string> {
     // vms/<cid> → the state dir's disks/
     await restoreDiskMounts(vm, basename(vm.dir), join(dirname(dirname(vm.dir)), 'disks'));
   }
-  return lower;
+  return choice;
 }
 
 /** The last lines of the VM's console, for error messages. */

@@ -25,7 +25,14 @@ describe("the supervisor's zod-free file checks", () => {
       initPath: '/sbin/refit-init',
       hostBusybox: '/usr/bin/busybox',
       bootTimeoutMs: 30000,
+      maxBootAttempts: 2,
+      commitDeadlineMs: 300_000,
     });
+    const withPolicy = JSON.stringify(
+      VmRecord.parse({ ...vm, max_boot_attempts: 3, commit_deadline_ms: 5000 }),
+    );
+    assert.equal(parseSupervisedVm(withPolicy).maxBootAttempts, 3);
+    assert.equal(parseSupervisedVm(withPolicy).commitDeadlineMs, 5000);
     for (const boot of [{ lower: '/r/a' }, { lower: '/r/a', fallback: '/r/b', reset_upper: true }]) {
       assert.deepEqual(parseBoot(JSON.stringify(boot)), LocalVmBoot.parse(boot));
     }
@@ -46,6 +53,8 @@ describe("the supervisor's zod-free file checks", () => {
       { ...vm, init_path: 1 },
       { ...vm, boot_timeout_ms: 0 },
       { ...vm, host_busybox: undefined },
+      { ...vm, max_boot_attempts: 0 },
+      { ...vm, commit_deadline_ms: 1.5 },
     ]) {
       assert.equal(VmRecord.safeParse(bad).success, false);
       assert.throws(() => parseSupervisedVm(JSON.stringify(bad)), SupervisorFileError);

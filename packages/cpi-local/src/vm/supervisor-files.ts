@@ -30,7 +30,24 @@ export interface SupervisedVm {
   readonly initPath: string;
   readonly hostBusybox: string;
   readonly bootTimeoutMs: number;
+  /** Staged-root policy (OS reload). */
+  readonly maxBootAttempts: number;
+  readonly commitDeadlineMs: number;
 }
+
+const optionalPositive = (
+  o: Record<string, unknown>,
+  key: string,
+  fallback: number,
+  what: string,
+): number => {
+  const v = o[key];
+  if (v === undefined) return fallback;
+  if (typeof v !== 'number' || !Number.isInteger(v) || v <= 0) {
+    throw new SupervisorFileError(`${what}: ${key} must be a positive integer`);
+  }
+  return v;
+};
 
 export function parseSupervisedVm(text: string, what = 'vm.json'): SupervisedVm {
   const o = object(JSON.parse(text), what);
@@ -43,6 +60,8 @@ export function parseSupervisedVm(text: string, what = 'vm.json'): SupervisedVm 
     initPath: string(o, 'init_path', what),
     hostBusybox: string(o, 'host_busybox', what),
     bootTimeoutMs: timeout,
+    maxBootAttempts: optionalPositive(o, 'max_boot_attempts', 2, what),
+    commitDeadlineMs: optionalPositive(o, 'commit_deadline_ms', 300_000, what),
   };
 }
 

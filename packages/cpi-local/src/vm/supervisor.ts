@@ -8,6 +8,7 @@ import { writeJsonFile } from '../state/json-file.ts';
 import { VmLayout } from '../state/layout.ts';
 import { unshareArgs } from './boot-script.ts';
 import { consoleTail, runBootStep } from './boot-step.ts';
+import { stillUncommitted } from './staged-root.ts';
 import { parsePreviousStatus, parseSupervisedVm, readOptional } from './supervisor-files.ts';
 
 type Command = 'reboot' | 'stop';
@@ -123,8 +124,16 @@ export async function runSupervisor(vmDir: string): Promise<void> {
     }
     await publish({ power: 'booting', unshare: null, init: null, message: null });
     let lower: string;
+    let pending: Awaited<ReturnType<typeof runBootStep>>['pending'];
     try {
-      lower = await runBootStep(vm);
+      const choice = await runBootStep(vm, {
+        initPath: record.initPath,
+        maxBootAttempts: record.maxBootAttempts,
+        bootNumber: status.boots + 1,
+      });
+      lower = choice.lower;
+      pending = choice.pending;
+      for (const note of choice.notes) await console_.write(`refit-cpi-local boot step: ${note}\n`);
     } catch (error) {
       await publish({ power: 'failed', message: `boot step failed: ${(error as Error).message}` });
       bootAllowed = false;
@@ -167,15 +176,31 @@ export async function runSupervisor(vmDir: string): Promise<void> {
         last_exit: describeExit(end.code, end.signal),
         message: `boot failed (${describeExit(end.code, end.signal)}): ${tail}`,
       });
-      bootAllowed = false;
+      // A staged root that does not boot: boot again at once (the boot step counts the
+      // attempt and falls back to the previous root when they are used up). Never brick.
+      bootAllowed = pending !== null;
       continue;
     }
     await publish({ power: 'running', boots: status.boots + 1, unshare: unshareId, init, lower });
+    // A staged root on probation: reboot if the agent has not committed it by the deadline.
+    const deadline =
+      pending === null
+        ? null
+        : setTimeout(() => {
+            void stillUncommitted(vm, pending).then((uncommitted) => {
+              if (!uncommitted) return;
+              void console_.write(
+                `refit-cpi-local boot step: ${pending.version} not committed in time: rebooting\n`,
+              );
+              commands.push('reboot');
+            });
+          }, record.commitDeadlineMs);
 
     const end: BootEnd = await Promise.race([
       exited.then((e) => ({ kind: 'exit' as const, ...e })),
       commands.next().then((command) => ({ kind: 'command' as const, command })),
     ]);
+    if (deadline !== null) clearTimeout(deadline);
     if (end.kind === 'exit') {
       commands.cancelWait();
       const how = describeExit(end.code, end.signal);
