@@ -14,7 +14,7 @@ import type { NetworkSettings } from '../planner/plan-types.ts';
 import { compileOrder } from '../releases/package-dependencies.ts';
 import type { PackageRecord } from '../releases/release-store.ts';
 import type { EventLog } from '../tasks/task-context.ts';
-import { cpiNetworks } from '../updater/create-vm-step.ts';
+import { cpiNetworks, vmCidOf } from '../updater/create-vm-step.ts';
 import type { PreparedDeployment } from './prepare-deployment.ts';
 
 export class PackageCompilationFailed extends DirectorError {
@@ -195,7 +195,7 @@ async function compileOne(
       ],
       cpiOptions,
     );
-    cid = String(created);
+    cid = vmCidOf(created);
     await deps.cloud.call(
       'set_vm_metadata',
       [cid, { director: deps.directorName, deployment: prepared.compiled.name, compiling: n.pkg.name }],

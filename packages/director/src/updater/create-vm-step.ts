@@ -47,7 +47,7 @@ export async function createVmStep(
       groups: [deps.deployment, plan.group],
     },
   };
-  const cid = await cpiCall(
+  const answered = await cpiCall(
     deps,
     'create_vm',
     [
@@ -60,7 +60,7 @@ export async function createVmStep(
     ],
     target.stemcellApiVersion,
   );
-  if (typeof cid !== 'string' || cid === '') throw new BugError(`create_vm answered ${JSON.stringify(cid)}`);
+  const cid = vmCidOf(answered);
   const vm: StoredVm = {
     cid,
     agentId,
@@ -96,4 +96,12 @@ export async function createVmStep(
     timeoutMs: deps.agentWaitTimeoutMs ?? 600_000,
   });
   return vm;
+}
+
+/** `create_vm` answers the CID, or with CPI API v2 `[cid, networks]`. */
+export function vmCidOf(answered: unknown): string {
+  const cid = Array.isArray(answered) ? (answered as unknown[])[0] : answered;
+  if (typeof cid !== 'string' || cid === '')
+    throw new BugError(`create_vm answered ${JSON.stringify(answered)}`);
+  return cid;
 }

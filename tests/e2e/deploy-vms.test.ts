@@ -1,0 +1,435 @@
+// Deploys with REAL refit-cpi-local VMs, the real agent and the director's own nats-server (its
+// defaults): a release built by the testkit (a job with a monit file, ERB templates using p,
+// if_p and spec, a drain script, a package compiled on a compilation VM), 3 instances in 2 AZs
+// with persistent disks. Deploy; change a property (in place, same CIDs); bump the stemcell
+// (every VM recreated, canary first, persistent data intact); a job failing on the canary stops
+// the rollout; a fixed deploy converges; restart / stop --hard / start / recreate; bad input
+// refused before any VM is touched; delete-deployment leaves nothing behind.
+import assert from 'node:assert/strict';
+import { execFile } from 'node:child_process';
+import { createHash } from 'node:crypto';
+import { mkdtemp, readdir, readFile, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { dirname, join, resolve } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { promisify } from 'node:util';
+import { after, before, describe, it } from 'node:test';
+import { stringify } from 'yaml';
+import { processesMentioning } from '@refit/cpi-local/testing/host-traces.ts';
+import {
+  startDirector,
+  type RunningDirector,
+} from '@refit/director/stemcells/director-process.test-support.ts';
+import { buildRelease } from '@refit/testkit/release/build-release.ts';
+import { callCpi } from './vm-harness/cpi-process.ts';
+
+const run = promisify(execFile);
+const repo = resolve(dirname(fileURLToPath(import.meta.url)), '../..');
+const stemcellBin = join(repo, 'packages/stemcell/bin/refit-stemcell');
+const raw = { 'content-type': 'application/x-compressed' };
+const yaml = { 'content-type': 'text/yaml' };
+
+interface InstanceRow {
+  readonly id: string;
+  readonly job: string;
+  readonly index: number;
+  readonly az: string | null;
+  readonly cid: string | null;
+  readonly agent_id: string | null;
+  readonly ips: string[];
+}
+
+const ctl = `#!/bin/sh
+RUN=/var/vcap/sys/run/web
+LOG=/var/vcap/sys/log/web
+STORE=/var/vcap/store/web
+case "$1" in
+  start)
+    mkdir -p "$RUN" "$LOG" "$STORE"
+<% if p("fail") %>
+    echo "configured to fail" >> "$LOG/ctl.log"
+    exit 1
+<% end %>
+    [ -f "$STORE/data" ] || head -c 4096 /dev/urandom > "$STORE/data"
+    /bin/sh -c 'while :; do sleep 1; done' refit-deploy-web-<%= spec.id %> </dev/null >>"$LOG/web.out" 2>&1 &
+    echo $! > "$RUN/web.pid"
+    ;;
+  stop)
+    [ -f "$RUN/web.pid" ] && kill "$(cat "$RUN/web.pid")" 2>/dev/null
+    rm -f "$RUN/web.pid"
+    ;;
+esac
+`;
+
+function release(version: string) {
+  return buildRelease({
+    name: 'app',
+    version,
+    jobs: [
+      {
+        name: 'web',
+        monit: `check process web
+  with pidfile /var/vcap/sys/run/web/web.pid
+  start program "/var/vcap/jobs/web/bin/ctl start"
+  stop program "/var/vcap/jobs/web/bin/ctl stop"
+  group vcap
+`,
+        templates: {
+          'ctl.erb': ctl,
+          'drain.erb': '#!/bin/sh\necho 0\n',
+          'config.yml.erb':
+            'port: <%= p("port") %>\n<% if_p("greeting") do |g| %>greeting: <%= g %>\n<% end %>id: <%= spec.id %>\naz: <%= spec.az %>\nindex: <%= spec.index %>\n<%= p("raise_on") == "render" ? raise("template asked to raise") : "" %>\n',
+        },
+        destinations: {
+          'ctl.erb': 'bin/ctl',
+          'drain.erb': 'bin/drain',
+          'config.yml.erb': 'config/config.yml',
+        },
+        packages: ['greeter'],
+        properties: {
+          port: { default: 8080 },
+          greeting: { description: 'optional' },
+          fail: { default: false },
+          raise_on: { default: 'never' },
+        },
+      },
+    ],
+    packages: [
+      {
+        name: 'greeter',
+        files: { 'greeting.txt': 'hello\n' },
+        packaging:
+          'set -e\ncp greeting.txt "${BOSH_INSTALL_TARGET}/"\necho compiled > "${BOSH_INSTALL_TARGET}/compiled-marker"\n',
+      },
+    ],
+  });
+}
+
+const cloudConfig = {
+  azs: [{ name: 'z1' }, { name: 'z2' }],
+  vm_types: [{ name: 'default' }],
+  disk_types: [{ name: 'small', disk_size: 64 }],
+  networks: [
+    {
+      name: 'default',
+      type: 'manual',
+      subnets: [
+        { range: '127.0.50.0/24', gateway: '127.0.50.1', az: 'z1', static: ['127.0.50.10 - 127.0.50.20'] },
+        { range: '127.0.51.0/24', gateway: '127.0.51.1', az: 'z2' },
+      ],
+    },
+  ],
+  compilation: { workers: 1, az: 'z1', vm_type: 'default', network: 'default' },
+};
+
+function manifest(
+  opts: {
+    stemcell?: string;
+    properties?: Record<string, unknown>;
+    extra?: Record<string, unknown>;
+    group?: Record<string, unknown>;
+  } = {},
+) {
+  return stringify({
+    name: 'dep',
+    releases: [{ name: 'app', version: 'latest' }],
+    stemcells: [{ alias: 'default', os: 'refit-minimal', version: opts.stemcell ?? '1' }],
+    update: {
+      canaries: 1,
+      max_in_flight: 1,
+      canary_watch_time: '1000-30000',
+      update_watch_time: '1000-30000',
+    },
+    instance_groups: [
+      {
+        name: 'web',
+        azs: ['z1', 'z2'],
+        instances: 3,
+        jobs: [{ name: 'web', release: 'app', properties: { port: 8080, ...opts.properties } }],
+        vm_type: 'default',
+        stemcell: 'default',
+        persistent_disk: 64,
+        networks: [{ name: 'default' }],
+        ...opts.group,
+      },
+    ],
+    ...opts.extra,
+  });
+}
+
+describe(
+  'deploy with real refit-cpi-local VMs',
+  { skip: process.getuid?.() !== 0 ? 'needs root' : false },
+  () => {
+    let work = '';
+    let director: RunningDirector;
+    let cpiState = '';
+
+    const instances = async () =>
+      (await director.request('GET', '/deployments/dep/instances')).json<InstanceRow[]>();
+    const cids = async () => new Map((await instances()).map((i) => [i.id, i.cid]));
+    const deploy = async (text: string, query = '') => {
+      const id = director.taskOf(
+        await director.request('POST', `/deployments${query}`, { body: text, headers: yaml }),
+      );
+      const task = await director.waitTask(id, 240_000);
+      return { id, task, events: await director.output(id, 'event') };
+    };
+    const changeState = async (path: string) => {
+      const id = director.taskOf(await director.request('PUT', path, { body: '', headers: yaml }));
+      const task = await director.waitTask(id, 240_000);
+      return { id, task, events: await director.output(id, 'event') };
+    };
+    const hostVms = async () => (await readdir(join(cpiState, 'vms')).catch(() => [])).sort();
+    const hostDisks = async () => (await readdir(join(cpiState, 'disks')).catch(() => [])).sort();
+    const diskData = async () => {
+      const out = new Map<string, string>();
+      for (const disk of await hostDisks()) {
+        const data = await readFile(join(cpiState, 'disks', disk, 'data/web/data')).catch(() => null);
+        if (data) out.set(disk, createHash('sha256').update(data).digest('hex'));
+      }
+      return out;
+    };
+    const startedTasks = (events: string, stage: string) =>
+      events
+        .trim()
+        .split('\n')
+        .map((l) => JSON.parse(l) as { stage?: string; state?: string; task?: string })
+        .filter((e) => e.stage === stage && e.state === 'started')
+        .map((e) => e.task ?? '');
+    const stages = (events: string) => [
+      ...new Set(
+        events
+          .trim()
+          .split('\n')
+          .map((l) => (JSON.parse(l) as { stage?: string }).stage)
+          .filter((s): s is string => s !== undefined),
+      ),
+    ];
+
+    before(async () => {
+      process.env.REFIT_DIRECTOR_TEST_TASKS = '1';
+      work = await mkdtemp(join(tmpdir(), 'refit-deploy-e2e-'));
+      for (const version of ['1', '1.1']) {
+        await run(stemcellBin, [
+          'build',
+          '--name',
+          'refit-e2e',
+          '--version',
+          version,
+          '--os',
+          'refit-minimal',
+          '--out',
+          join(work, `sc-${version}`),
+          '--base',
+          'minimal',
+        ]);
+      }
+      const stateDir = join(work, 'director');
+      cpiState = join(stateDir, 'cpi-local', 'state');
+      director = await startDirector({ stateDir });
+      const up = await director.request('POST', '/stemcells', {
+        body: await readFile(join(work, 'sc-1/stemcell.tgz')),
+        headers: raw,
+        timeoutMs: 120_000,
+      });
+      assert.equal((await director.waitTask(director.taskOf(up), 120_000)).state, 'done');
+      const rel = await director.request('POST', '/releases', {
+        body: (await release('1')).tarball,
+        headers: raw,
+      });
+      assert.equal((await director.waitTask(director.taskOf(rel), 60_000)).state, 'done');
+      const cc = await director.request('POST', '/cloud_configs?name=default', {
+        body: stringify(cloudConfig),
+        headers: yaml,
+      });
+      assert.equal(cc.status, 201);
+    });
+
+    after(async () => {
+      if (director) {
+        // Whatever a failed test left: the deployment goes, then the director.
+        const left = await director.request('GET', '/deployments/dep').catch(() => null);
+        if (left?.status === 200) {
+          await director
+            .waitTask(
+              director.taskOf(await director.request('DELETE', '/deployments/dep?force=true')),
+              120_000,
+            )
+            .catch(() => undefined);
+        }
+        await director.stop();
+        // Any VM still on the host (a failed test): deleted through the CPI, so no mount stays.
+        const cpi = {
+          command: join(repo, 'packages/cpi-local/bin/refit-cpi-local'),
+          args: ['--config', join(work, 'director/cpi-local/cpi.yml')],
+        };
+        for (const vm of await hostVms()) await callCpi(cpi, 'delete_vm', [vm]).catch(() => undefined);
+      }
+      await rm(work, { recursive: true, force: true });
+    });
+
+    it('deploys 3 instances in 2 AZs with persistent disks, compiling the package on a compilation VM', async () => {
+      const diff = await director.request('POST', '/deployments/dep/diff?redact=false', {
+        body: manifest(),
+        headers: yaml,
+      });
+      assert.equal(diff.status, 200);
+      const diffBody = diff.json<{ diff: [string, string | null][] }>();
+      assert.ok(diffBody.diff.length > 0 && diffBody.diff.every(([, kind]) => kind === 'added'));
+
+      const { task, events } = await deploy(manifest());
+      assert.equal(task.state, 'done', events);
+      assert.deepEqual(stages(events), [
+        'Preparing deployment',
+        'Preparing package compilation',
+        'Compiling packages',
+        'Creating missing vms',
+        'Downloading packages',
+        'Updating instance',
+      ]);
+      const rows = await instances();
+      assert.equal(rows.length, 3);
+      assert.deepEqual(rows.map((r) => r.az).sort(), ['z1', 'z1', 'z2']);
+      assert.ok(rows.every((r) => r.cid !== null && r.ips.length === 1 && r.ips[0]?.startsWith('127.0.5')));
+      assert.equal((await hostVms()).length, 3, 'the compilation VM is gone');
+      assert.equal((await diskData()).size, 3, 'every persistent disk holds the job data');
+      const manifestBack = (await director.request('GET', '/deployments/dep')).json<{ manifest: string }>();
+      assert.equal(manifestBack.manifest, manifest());
+      const listed = (await director.request('GET', '/deployments')).json<
+        { name: string; stemcells: unknown[] }[]
+      >();
+      assert.deepEqual(
+        listed.map((d) => d.name),
+        ['dep'],
+      );
+      assert.deepEqual(listed[0]?.stemcells, [{ name: 'refit-e2e', version: '1' }]);
+    });
+
+    it('updates a property in place: no VM replaced, and a converged deploy does nothing', async () => {
+      const before = await cids();
+      const { task, events } = await deploy(manifest({ properties: { greeting: 'hi' } }));
+      assert.equal(task.state, 'done', events);
+      assert.deepEqual(await cids(), before);
+      assert.equal(startedTasks(events, 'Updating instance').length, 3);
+      assert.ok(!stages(events).includes('Compiling packages'), 'the compiled package is reused');
+      const again = await deploy(manifest({ properties: { greeting: 'hi' } }));
+      assert.equal(again.task.state, 'done');
+      assert.deepEqual(startedTasks(again.events, 'Updating instance'), [], 'nothing to update');
+    });
+
+    it('bumps the stemcell: every VM recreated, canary first, persistent data intact', async () => {
+      const up = await director.request('POST', '/stemcells', {
+        body: await readFile(join(work, 'sc-1.1/stemcell.tgz')),
+        headers: raw,
+        timeoutMs: 120_000,
+      });
+      assert.equal((await director.waitTask(director.taskOf(up), 120_000)).state, 'done');
+      const before = await cids();
+      const data = await diskData();
+      const { task, events } = await deploy(manifest({ stemcell: '1.1', properties: { greeting: 'hi' } }));
+      assert.equal(task.state, 'done', events);
+      const after = await cids();
+      for (const [id, cid] of before) assert.notEqual(after.get(id), cid, `${id} got a new VM`);
+      const updated = startedTasks(events, 'Updating instance');
+      assert.equal(updated.length, 3);
+      assert.match(updated[0] ?? '', /\(canary\)$/);
+      assert.deepEqual(await diskData(), data, 'same disks, same bytes');
+    });
+
+    it('a job failing on the canary stops the rollout; the fixed deploy converges', async () => {
+      const before = await cids();
+      const failed = await deploy(manifest({ stemcell: '1.1', properties: { greeting: 'hi', fail: true } }));
+      assert.equal(failed.task.state, 'error');
+      assert.match(failed.events, /is not running after update/);
+      const touched = startedTasks(failed.events, 'Updating instance');
+      assert.equal(touched.length, 1, 'only the canary was touched');
+      assert.match(touched[0] ?? '', /\(canary\)$/);
+      assert.deepEqual(await cids(), before);
+
+      const fixed = await deploy(manifest({ stemcell: '1.1', properties: { greeting: 'hi' } }));
+      assert.equal(fixed.task.state, 'done', fixed.events);
+      const again = await deploy(manifest({ stemcell: '1.1', properties: { greeting: 'hi' } }));
+      assert.deepEqual(startedTasks(again.events, 'Updating instance'), []);
+    });
+
+    it('restart, stop --hard, start and recreate through PUT /deployments/dep/jobs', async () => {
+      const before = await cids();
+      const restarted = await changeState('/deployments/dep/jobs/*?state=restart');
+      assert.equal(restarted.task.state, 'done', restarted.events);
+      assert.deepEqual(await cids(), before);
+
+      const first = (await instances()).find((i) => i.index === 0);
+      assert.ok(first);
+      const detached = await changeState(`/deployments/dep/jobs/web/${first.id}?state=detached`);
+      assert.equal(detached.task.state, 'done', detached.events);
+      assert.equal((await instances()).find((i) => i.id === first.id)?.cid, null);
+      assert.equal((await hostVms()).length, 2);
+      assert.equal((await hostDisks()).length, 3, 'the disk is kept');
+
+      const started = await changeState(`/deployments/dep/jobs/web/${first.id}?state=started`);
+      assert.equal(started.task.state, 'done', started.events);
+      assert.notEqual((await instances()).find((i) => i.id === first.id)?.cid, null);
+
+      const beforeRecreate = await cids();
+      const recreated = await changeState('/deployments/dep/jobs/*?state=recreate');
+      assert.equal(recreated.task.state, 'done', recreated.events);
+      const after = await cids();
+      for (const [id, cid] of beforeRecreate) assert.notEqual(after.get(id), cid);
+    });
+
+    it('refuses bad input before any VM is touched', async () => {
+      const vms = await hostVms();
+      const refusals: [string, RegExp][] = [
+        [manifest({ extra: { bogus_key: 1 } }), /bogus_key/],
+        [manifest().replace('name: app', 'name: nope'), /nope/],
+        [manifest({ stemcell: '9.9' }), /9\.9/],
+        [manifest({ group: { networks: [{ name: 'missing' }] } }), /missing/],
+        [
+          manifest({
+            group: { instances: 1, azs: ['z1'], networks: [{ name: 'default', static_ips: ['127.0.60.5'] }] },
+          }),
+          /127\.0\.60\.5/,
+        ],
+        [manifest({ properties: { raise_on: 'render' } }), /template asked to raise/],
+      ];
+      for (const [text, pattern] of refusals) {
+        const { task, events } = await deploy(text);
+        assert.equal(task.state, 'error', text);
+        assert.match(events, pattern);
+        assert.ok(!stages(events).includes('Updating instance'));
+      }
+      // A deploy while another task holds the deployment lock.
+      const holder = director.taskOf(
+        await director.request('POST', '/test_tasks', {
+          body: JSON.stringify({ seconds: 60, locks: ['lock:deployment:dep'], deployment: 'dep' }),
+          headers: { 'content-type': 'application/json' },
+        }),
+      );
+      for (let i = 0; i < 200; i++) {
+        const locks = (await director.request('GET', '/locks')).json<unknown[]>();
+        if (locks.length > 0) break;
+        await new Promise((r) => setTimeout(r, 50));
+      }
+      const locked = await deploy(manifest({ stemcell: '1.1', properties: { greeting: 'hi' } }));
+      assert.equal(locked.task.state, 'error');
+      assert.match(locked.events, /Failed to acquire lock for lock:deployment:dep/);
+      assert.match(locked.events, /"code":100100/);
+      await director.request('DELETE', `/task/${holder}`);
+      await director.waitTask(holder, 30_000);
+      assert.deepEqual(await hostVms(), vms, 'no VM created or deleted');
+    });
+
+    it('delete-deployment leaves nothing behind', async () => {
+      const rows = await instances();
+      const { id } = { id: director.taskOf(await director.request('DELETE', '/deployments/dep')) };
+      const task = await director.waitTask(id, 120_000);
+      assert.equal(task.state, 'done', await director.output(id, 'event'));
+      assert.deepEqual(await hostVms(), []);
+      assert.deepEqual(await hostDisks(), []);
+      for (const r of rows) assert.deepEqual(await processesMentioning(`refit-deploy-web-${r.id}`), []);
+      assert.deepEqual((await director.request('GET', '/deployments')).json(), []);
+      assert.equal((await director.request('GET', '/deployments/dep')).status, 404);
+    });
+  },
+);
