@@ -7,7 +7,7 @@ import { testBackends, type TestDatabase } from '../db/test-databases.ts';
 import { BadManifest, DeploymentNotFound } from '../errors.ts';
 import { DbIpReservationStore } from '../networking/ip-reservation-store.ts';
 import { planDeployment } from '../planner/plan-deployment.ts';
-import { compile, manifestValue, sequentialIds } from '../planner/planner-fixtures.test-support.ts';
+import { compile, sequentialIds } from '../planner/planner-fixtures.test-support.ts';
 import { releasesFeature } from '../releases/index.ts';
 import { routeCaller } from '../stemcells/route-calls.test-support.ts';
 import { stemcellsFeature } from '../stemcells/index.ts';
