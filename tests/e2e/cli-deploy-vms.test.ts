@@ -221,9 +221,9 @@ describe(
 
       const [first, second] = [...before.keys()].sort();
       await ok(['-n', '-d', 'dep', 'recreate', first!]);
-      const after = await vmCids();
-      assert.notEqual(after.get(first!), before.get(first!));
-      assert.equal(after.get(second!), before.get(second!));
+      const now = await vmCids();
+      assert.notEqual(now.get(first), before.get(first));
+      assert.equal(now.get(second), before.get(second));
     });
 
     it('stop --hard deletes the VM and keeps the instance; start brings it back', async () => {
@@ -241,7 +241,7 @@ describe(
       await ok(['-n', '-d', 'dep', 'start', first!]);
       const back = await vmCids();
       assert.equal(back.size, 2);
-      assert.notEqual(back.get(first!), before.get(first!));
+      assert.notEqual(back.get(first), before.get(first));
     });
 
     it('delete-deployment leaves no deployment and no VM', async () => {
