@@ -12,7 +12,9 @@ describe('refit recreate, restart, stop, start, delete-deployment', () => {
     env.server.route('PUT /deployments/zk/jobs/web', redirectToTask(41));
     env.server.route('PUT /deployments/zk/jobs/web/aaa', redirectToTask(41));
     env.server.route('PUT /deployments/zk/jobs/web/0', redirectToTask(41));
-    serveFinishedTask(env.server, 41);
+    serveFinishedTask(env.server, 41, {
+      result: `${JSON.stringify({ instance: 'web/aaa (0)', az: 'z1', action: 'recreate', strategy: 'reload', reason: 'recreate requested', download_bytes: 1024 })}\n`,
+    });
     env.server.route('DELETE /deployments/zk', redirectToTask(42));
     serveFinishedTask(env.server, 42, { state: 'error' });
     env.server.route('GET /deployments', (req, res) => json(deployments)(req, res));
@@ -50,6 +52,7 @@ describe('refit recreate, restart, stop, start, delete-deployment', () => {
       'reload',
     ]);
     assert.equal(run.code, 0, run.stderr);
+    assert.match(run.stdout, /^web\/aaa \(0\)\tz1\trecreate\treload\trecreate requested\t1\.0 KiB\t$/m);
     assert.equal(
       puts().at(-1)!.url,
       '/deployments/zk/jobs/web/aaa?canaries=1&dry_run=true&fix=true&max_in_flight=50%25&skip_drain=true&state=recreate&strategy=reload',

@@ -2,7 +2,9 @@ import { z } from 'zod';
 import type { Command } from '../command.ts';
 import { changeJobState, type ChangeStateOptions, type JobState } from '../director-client/deployments.ts';
 import type { FlagSpec } from '../flags/flag-spec.ts';
-import { result } from '../output.ts';
+import { parsePlanRows } from '../director-client/vm-infos.ts';
+import { result, tableItem } from '../output.ts';
+import { planTable } from '../ui/plan-table.ts';
 import { flag, optionalPositional } from './arg-schema.ts';
 import { countOrPercent, pickStrategy, strategyName } from './deploy-flags.ts';
 import { requiredDeployment } from './deployment-name.ts';
@@ -37,7 +39,8 @@ const InstanceStateFlags = z.object({
 /**
  * `recreate`, `restart`, `stop`, `start`: confirm, then the converging
  * `PUT /deployments/<d>/jobs/<group|*>[/<id>]?state=…` and follow the task. `state` maps the
- * parsed flags to the target state (`stop --hard` is `detached`).
+ * parsed flags to the target state (`stop --hard` is `detached`). `recreate --dry-run` prints the
+ * director's plan, as `deploy --dry-run` does.
  */
 export function instanceStateCommand(spec: {
   readonly name: string;
@@ -68,8 +71,9 @@ export function instanceStateCommand(spec: {
       const client = await deps.session.director();
       await deps.ui.confirm();
       const taskId = await changeJobState(client, deployment, args, signal);
-      await runStartedTask(deps, client, taskId, signal);
-      return result();
+      const output = await runStartedTask(deps, client, taskId, signal);
+      const plan = args.dryRun ? parsePlanRows(output) : [];
+      return plan.length === 0 ? result() : result(tableItem(planTable(plan)));
     },
   };
 }
