@@ -1,9 +1,9 @@
 import { spawn } from 'node:child_process';
-import { open } from 'node:fs/promises';
+import { open, readdir, readFile } from 'node:fs/promises';
 import { fileURLToPath } from 'node:url';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { LocalVmStatus } from '@refit/protocol';
-import { isSameAlive, signalProcess, waitGone } from '../host/process.ts';
+import { isSameAlive, processId, signalProcess, waitGone } from '../host/process.ts';
 import { hostEnv } from '../host/run.ts';
 import { readJsonFile } from '../state/json-file.ts';
 import type { VmLayout } from '../state/layout.ts';
@@ -80,6 +80,7 @@ export async function rebootVm(vm: VmLayout, signal: AbortSignal): Promise<Local
   const status = await readStatus(vm);
   if (status === null || !(await isSameAlive(status.supervisor))) {
     await killVmProcesses(status, signal);
+    await killStrayBoots(vm, signal);
     return startSupervisor(vm, signal);
   }
   await signalProcess(status.supervisor, 'SIGUSR2');
@@ -89,6 +90,22 @@ export async function rebootVm(vm: VmLayout, signal: AbortSignal): Promise<Local
 async function killVmProcesses(status: LocalVmStatus | null, signal: AbortSignal): Promise<void> {
   for (const id of [status?.init, status?.unshare]) {
     if (id && (await signalProcess(id, 'SIGKILL'))) await waitGone(id, signal);
+  }
+}
+
+/**
+ * A supervisor killed during a boot has not published its `unshare` yet: find it by the VM's
+ * merged dir on its command line (the boot program's first argument) and kill it; its
+ * `--kill-child` takes the VM's init, and so the whole PID namespace, with it.
+ */
+async function killStrayBoots(vm: VmLayout, signal: AbortSignal): Promise<void> {
+  for (const name of await readdir('/proc')) {
+    if (!/^\d+$/.test(name) || Number(name) === process.pid) continue;
+    const argv = await readFile(`/proc/${name}/cmdline`, 'utf8').catch(() => '');
+    const args = argv.split('\0');
+    if (!(args[0] ?? '').endsWith('unshare') || !args.includes(vm.merged)) continue;
+    const id = await processId(Number(name));
+    if (id !== null && (await signalProcess(id, 'SIGKILL'))) await waitGone(id, signal);
   }
 }
 
@@ -107,4 +124,5 @@ export async function stopVm(vm: VmLayout, signal: AbortSignal): Promise<void> {
   }
   // A supervisor that died (or was killed above) may leave the VM running: kill it directly.
   await killVmProcesses(await readStatus(vm), signal);
+  await killStrayBoots(vm, signal);
 }
