@@ -153,4 +153,34 @@ describe('refit upload-release', () => {
     assert.match(run.stderr, /Invalid 'release\.MF'/);
     assert.equal(env.server.requests.length, from);
   });
+
+  it('a compiled release asks /packages/matches_compiled and leaves out compiled_packages/ hits', async () => {
+    const compiled = await buildRelease({
+      name: 'capp',
+      version: '3',
+      compiledFor: 'ubuntu-jammy/1.5',
+      jobs: [{ name: 'web', templates: {}, packages: ['bin'] }],
+      packages: [
+        { name: 'bin', files: { 'x.bin': 'x' } },
+        { name: 'lib', files: { 'y.so': 'y' } },
+      ],
+    });
+    const path = join(env.home, 'capp-3.tgz');
+    await writeFile(path, compiled.tarball);
+    env.server.route('POST /packages/matches_compiled', json([compiled.packages.get('lib')!.fingerprint]));
+    const from = env.server.requests.length;
+    const run = await env.run(['upload-release', path]);
+    assert.equal(run.code, 0, run.stderr);
+    const requests = env.server.requests.slice(from);
+    assert.deepEqual(
+      requests.slice(0, 3).map((r) => `${r.method} ${r.url}`),
+      ['GET /releases', 'POST /packages/matches_compiled', 'POST /releases'],
+    );
+    const sent = await entryNames(requests[2]!.body);
+    assert.ok(
+      sent.some((n) => n.endsWith('compiled_packages/bin.tgz')),
+      sent.join(', '),
+    );
+    assert.ok(!sent.some((n) => n.endsWith('compiled_packages/lib.tgz')), sent.join(', '));
+  });
 });
