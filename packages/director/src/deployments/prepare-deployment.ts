@@ -1,4 +1,8 @@
 import { randomUUID } from 'node:crypto';
+import { availableParallelism } from 'node:os';
+import { BugError } from '../errors.ts';
+import type { Hash } from '../manifests/compile-cloud-config.ts';
+import { runPool } from '../updater/run-pool.ts';
 import type { Blobstore } from '../blobstore/blobstore.ts';
 import { ConfigStore } from '../configs/config-store.ts';
 import type { Db } from '../db/db.ts';
@@ -33,6 +37,8 @@ export interface PrepareInput {
   readonly options: PlanOptions;
   readonly signal: AbortSignal;
   readonly newId?: () => string;
+  /** Instances rendered at once (default: the machine's parallelism, at least 2). */
+  readonly renderParallelism?: number;
   /** Ruby for the ERB renderer (tests). */
   readonly ruby?: string;
 }
@@ -107,37 +113,50 @@ export async function prepareDeployment(input: PrepareInput): Promise<PreparedDe
   const templates = new Map<string, JobTemplateFiles>();
   const instances = new Map<string, PreparedInstance>();
   const hashes = new Map<string, RenderedHashes>();
+  // Jobs' template sources are read once; instances render in parallel (Ruby per instance).
+  const work: { instance: InstancePlan; contents: GroupContents; bootstrap: boolean; properties: Hash[] }[] =
+    [];
+  const contentOf = new Map<string, { packages: string; job: string }>();
   for (const group of plan.instanceGroups) {
     if (group.lifecycle !== 'service') continue;
     const contents = groupContents(group.group, releases);
-    const content = contentHashes(contents);
     const bootstrapIndex = Math.min(...group.instances.map((i) => i.index));
+    const properties = group.group.jobs.map((j) =>
+      Object.keys(j.properties).length > 0 ? j.properties : compiled.properties,
+    );
+    for (const { job } of contents.jobs) {
+      if (!templates.has(job.blobstoreId)) {
+        templates.set(
+          job.blobstoreId,
+          await readJobTemplatesFromBlob(input.blobstore, job.blobstoreId, input.signal),
+        );
+      }
+    }
     for (const instance of group.instances) {
-      const jobs = [];
-      for (const [n, { job, release }] of contents.jobs.entries()) {
-        let files = templates.get(job.blobstoreId);
-        if (files === undefined) {
-          files = await readJobTemplatesFromBlob(input.blobstore, job.blobstoreId, input.signal);
-          templates.set(job.blobstoreId, files);
-        }
-        jobs.push({
+      work.push({ instance, contents, bootstrap: instance.index === bootstrapIndex, properties });
+      contentOf.set(instance.id, contentHashes(contents));
+    }
+  }
+  await runPool(work, input.renderParallelism ?? Math.max(2, availableParallelism()), async (w) => {
+    const rendered = await renderInstanceTemplates({
+      spec: templateSpec(compiled.name, w.instance, w.bootstrap),
+      jobs: w.contents.jobs.map(({ job, release }, n) => {
+        const files = templates.get(job.blobstoreId);
+        if (files === undefined) throw new BugError(`templates of ${job.name} not read`);
+        return {
           jobSpec: job.spec,
           templates: files.templates,
           monit: files.monit,
-          manifestProperties: { ...compiled.properties, ...(group.group.jobs[n]?.properties ?? {}) },
+          manifestProperties: w.properties[n] ?? {},
           release: { name: release.release.releaseName, version: release.release.version },
-        });
-      }
-      const rendered = await renderInstanceTemplates({
-        spec: templateSpec(compiled.name, instance, instance.index === bootstrapIndex),
-        jobs,
-        blobstore: input.blobstore,
-        renderer: { signal: input.signal, ...(input.ruby ? { ruby: input.ruby } : {}) },
-      });
-      instances.set(instance.id, { plan: instance, contents, rendered });
-      hashes.set(instance.id, { ...content, configuration: rendered.configurationHash });
-    }
-  }
+        };
+      }),
+      blobstore: input.blobstore,
+      renderer: { signal: input.signal, ...(input.ruby ? { ruby: input.ruby } : {}) },
+    });
+    instances.set(w.instance.id, { plan: w.instance, contents: w.contents, rendered });
+    hashes.set(w.instance.id, { ...contentOf.get(w.instance.id), configuration: rendered.configurationHash });
+  });
   plan = applyRenderedHashes(plan, hashes);
   for (const group of plan.instanceGroups) {
     for (const instance of group.instances) {
