@@ -26,7 +26,11 @@ export function watchForCommit(ctx: ActionContext, intervalMs = 500): () => void
       ctx.log.info(`root ${state.pending.version} (${state.pending.root_archive_sha256 ?? '?'}): ${outcome}`);
       clearInterval(timer);
     })()
-      .catch((error: unknown) => ctx.log.warn(`commit check: ${errorMessage(error)}`))
+      .catch((error: unknown) => {
+        // An unreadable boot state will not get better: say so once and stop watching.
+        ctx.log.warn(`commit check: ${errorMessage(error)}`);
+        clearInterval(timer);
+      })
       .finally(() => (busy = false));
   }, intervalMs);
   timer.unref();
