@@ -136,6 +136,7 @@ async function deploy(
       manifestText: params.manifest,
       options: planOptions(params.options),
       signal: ctx.signal,
+      agents: extra.agents(),
       ...(extra.ruby ? { ruby: extra.ruby } : {}),
     }),
   );

@@ -15,7 +15,8 @@ import {
   type PlanOptions,
   type RenderedHashes,
 } from '../planner/index.ts';
-import type { DeploymentPlan, InstancePlan } from '../planner/plan-types.ts';
+import type { CurrentInstance, DeploymentPlan, InstancePlan } from '../planner/plan-types.ts';
+import type { AgentClient } from '../agent-client/agent-client.ts';
 import { findReleaseVersion, type ReleaseVersionContents } from '../releases/release-lookup.ts';
 import { ReleaseStore } from '../releases/release-store.ts';
 import { StemcellStore, type StemcellRecord } from '../stemcells/stemcell-store.ts';
@@ -37,6 +38,8 @@ export interface PrepareInput {
   readonly options: PlanOptions;
   readonly signal: AbortSignal;
   readonly newId?: () => string;
+  /** Asked about each instance's agent when `options.fix` is set. */
+  readonly agents?: AgentClient;
   /** Instances rendered at once (default: the machine's parallelism, at least 2). */
   readonly renderParallelism?: number;
   /** Ruby for the ERB renderer (tests). */
@@ -98,7 +101,26 @@ export async function prepareDeployment(input: PrepareInput): Promise<PreparedDe
 
   const store = new DeploymentStore(db);
   const reservations = new DbIpReservationStore(db);
-  const current = await store.instances(compiled.name);
+  let current: CurrentInstance[] = await store.instances(compiled.name);
+  // `--fix`: ask every agent (5 s) so the planner recreates the unresponsive ones (§4.2).
+  if (input.options.fix === true && input.agents !== undefined) {
+    const agents = input.agents;
+    current = await Promise.all(
+      current.map(async (i) => {
+        if (i.vm === null) return i;
+        try {
+          const state = await agents.call(i.vm.agentId, 'get_state', [], {
+            signal: AbortSignal.any([input.signal, AbortSignal.timeout(5000)]),
+            replyTimeoutMs: 5000,
+          });
+          return { ...i, agentResponsive: true, jobState: state.job_state };
+        } catch {
+          input.signal.throwIfAborted();
+          return { ...i, agentResponsive: false, jobState: 'unresponsive agent' };
+        }
+      }),
+    );
+  }
   let plan = planDeployment({
     deployment: compiled,
     current: {

@@ -200,6 +200,23 @@ describe('updateDeployment', () => {
     assert.equal(h.store.instances.get(target.id)?.applied?.state, 'detached');
   });
 
+  it('start after stop --hard creates a VM with the kept disk attached, no new disk', async () => {
+    const h = harness();
+    const plan = replan(manifestValue(), manifestValue(), {
+      mutate: (i) => (i.index === 0 ? { ...i, vm: null, state: 'detached' } : i),
+      planOptions: { instanceStateOverrides: [{ group: 'web', instance: '0', state: 'started' }] },
+    });
+    const target = plan.instanceGroups[0]!.instances.find((i) => i.index === 0)!;
+    assert.equal(target.action, 'create');
+    await run(h, plan);
+    const created = h.cloud.calls.filter((c) => c.method === 'create_vm');
+    assert.equal(created.length, 1);
+    assert.deepEqual(created[0]?.args[4], [`disk-${target.id}`]);
+    assert.ok(h.log.entries.includes(`cpi:attach_disk:vm-1`));
+    assert.equal(h.log.matching('cpi:create_disk').length, 0);
+    assert.equal(h.store.instances.get(target.id)?.applied?.state, 'started');
+  });
+
   it('waits the seconds a drain answers, and polls a dynamic drain', async () => {
     const h = harness();
     h.agents.drainSeconds = -7;
