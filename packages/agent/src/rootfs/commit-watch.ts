@@ -1,12 +1,13 @@
 import { jobState } from '../actions/job-state.ts';
 import type { ActionContext } from '../actions/action.ts';
 import { errorMessage } from '../errors.ts';
+import { specJobs } from '../spec-store.ts';
 import { commitBootedRoot, readBootState, rootfsPaths } from './boot-state.ts';
 
 /**
- * After a boot from a staged root, commits it once the agent is connected and its jobs run (or
- * it has none to run). Until then the boot step may still fall back to the previous root.
- * Answers a stop function.
+ * After a boot from a staged root, commits it once the agent is connected and the jobs of its
+ * spec run (or the spec has none). Until then the boot step may still fall back to the previous
+ * root (attempts, commit deadline). Answers a stop function.
  */
 export function watchForCommit(ctx: ActionContext, intervalMs = 500): () => void {
   const paths = rootfsPaths(ctx.paths.base);
@@ -20,8 +21,13 @@ export function watchForCommit(ctx: ActionContext, intervalMs = 500): () => void
         clearInterval(timer);
         return;
       }
-      const statuses = await ctx.supervisor.status();
-      if (statuses.length > 0 && (await jobState(ctx, statuses)) !== 'running') return;
+      // The health gate: an instance with jobs commits once they all run (after the director's
+      // apply and start); one without jobs commits as soon as it is connected.
+      const spec = await ctx.specs.get();
+      if (specJobs(spec).length > 0 && (spec.configuration_hash ?? '') !== '') {
+        const statuses = await ctx.supervisor.status();
+        if (statuses.length === 0 || (await jobState(ctx, statuses)) !== 'running') return;
+      }
       const outcome = await commitBootedRoot(paths);
       ctx.log.info(`root ${state.pending.version} (${state.pending.root_archive_sha256 ?? '?'}): ${outcome}`);
       clearInterval(timer);
