@@ -78,6 +78,11 @@ export class TaskBoard {
     task.abort.abort(new AgentError(AgentErrorCode.Cancelled, `task ${id} (${task.method}) was cancelled`));
   }
 
+  /** How many tasks of `method` are running. */
+  runningOf(method: string): number {
+    return [...this.#tasks.values()].filter((t) => t.state === 'running' && t.method === method).length;
+  }
+
   get running(): number {
     return [...this.#tasks.values()].filter((t) => t.state === 'running').length;
   }

@@ -1,4 +1,5 @@
 import { UpdateRootfsArgs, type UpdateRootfsResult } from '@refit/protocol';
+import { AgentError, AgentErrorCode } from '../errors.ts';
 import { rootfsPaths } from '../rootfs/boot-state.ts';
 import { stageRootfs } from '../rootfs/stage-rootfs.ts';
 import { defineAction } from './action.ts';
@@ -12,6 +13,10 @@ export const updateRootfs = defineAction({
   mode: 'async',
   args: UpdateRootfsArgs,
   async run(ctx, [blobstoreId, digest], signal): Promise<UpdateRootfsResult> {
+    // One staging at a time (this task counts itself): two would share download and root dirs.
+    if (ctx.tasks.runningOf('update_rootfs') > 1) {
+      throw new AgentError(AgentErrorCode.InvalidArguments, 'another update_rootfs is running');
+    }
     const result = await stageRootfs({
       blobstoreId,
       digest,

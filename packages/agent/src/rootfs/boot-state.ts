@@ -7,7 +7,7 @@ import {
   STAGED_ROOTS_DIR,
   type BootRoot,
 } from '@refit/protocol';
-import { writeJsonAtomic } from '../settings.ts';
+import { writeJsonDurable } from './durable-json.ts';
 
 /** Where the reload files are under the agent's base dir (`/` in a VM). */
 export interface RootfsPaths {
@@ -69,7 +69,7 @@ export async function commitBootedRoot(paths: RootfsPaths, now = new Date()): Pr
     booted: { ...booted, kind: 'current' },
     committed_at: now.toISOString(),
   };
-  await writeJsonAtomic(paths.stateFile, next);
+  await writeJsonDurable(paths.stateFile, next);
   await collectRoots(paths, [next.current, next.previous]);
   return 'committed';
 }

@@ -1,6 +1,6 @@
 import { lstat, readFile, realpath, rename, rm } from 'node:fs/promises';
 import { join } from 'node:path';
-import { writeJsonFile } from '../state/json-file.ts';
+import { writeJsonDurable } from './durable-json.ts';
 import type { VmLayout } from '../state/layout.ts';
 
 /**
@@ -233,7 +233,7 @@ export async function chooseRoot(
         };
         notes.push(`staged root ${next.root.version} (${next.root.root_archive_sha256}) is pending`);
       }
-      await writeJsonFile(bootStateFile(vm), state);
+      await writeJsonDurable(bootStateFile(vm), state);
       await rm(bootNextFile(vm), { force: true });
     }
   }
@@ -283,7 +283,7 @@ export async function chooseRoot(
     };
   }
   state.booted = { ...chosen.root, kind: chosen.kind, boot: bootNumber, at };
-  await writeJsonFile(bootStateFile(vm), state);
+  await writeJsonDurable(bootStateFile(vm), state);
   return {
     lower: chosen.lower,
     resetUpper: chosen.lower !== lastLower,
