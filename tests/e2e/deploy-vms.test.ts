@@ -8,7 +8,7 @@
 import assert from 'node:assert/strict';
 import { execFile } from 'node:child_process';
 import { createHash } from 'node:crypto';
-import { mkdtemp, readdir, readFile, rm } from 'node:fs/promises';
+import { mkdtemp, readdir, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -137,8 +137,8 @@ function manifest(
     update: {
       canaries: 1,
       max_in_flight: 1,
-      canary_watch_time: '1000-30000',
-      update_watch_time: '1000-30000',
+      canary_watch_time: '1000-10000',
+      update_watch_time: '1000-10000',
     },
     instance_groups: [
       {
@@ -227,7 +227,10 @@ describe(
       }
       const stateDir = join(work, 'director');
       cpiState = join(stateDir, 'cpi-local', 'state');
-      director = await startDirector({ stateDir });
+      // BOSH polls async agent tasks every second; 0.1 s keeps the suite short (same protocol).
+    const configFile = join(work, 'director.yml');
+    await writeFile(configFile, stringify({ agent: { task_poll_interval_seconds: 0.1 } }));
+    director = await startDirector({ stateDir, configFile });
       const up = await director.request('POST', '/stemcells', {
         body: await readFile(join(work, 'sc-1/stemcell.tgz')),
         headers: raw,
@@ -294,6 +297,27 @@ describe(
       assert.ok(rows.every((r) => r.cid !== null && r.ips.length === 1 && r.ips[0]?.startsWith('127.0.5')));
       assert.equal((await hostVms()).length, 3, 'the compilation VM is gone');
       assert.equal((await diskData()).size, 3, 'every persistent disk holds the job data');
+      const full = director.taskOf(await director.request('GET', '/deployments/dep/vms?format=full'));
+      assert.equal((await director.waitTask(full, 60_000)).state, 'done');
+      const lines = (await director.output(full, 'result'))
+        .trim()
+        .split('\n')
+        .map(
+          (l) =>
+            JSON.parse(l) as {
+              job_state: string;
+              vm_cid: string;
+              stemcell: { version: string };
+              ips: string[];
+            },
+        );
+      assert.equal(lines.length, 3);
+      assert.ok(
+        lines.every((l) => l.job_state === 'running' && l.stemcell.version === '1' && l.ips.length === 1),
+      );
+      for (const kind of ['errands', 'variables']) {
+        assert.deepEqual((await director.request('GET', `/deployments/dep/${kind}`)).json(), []);
+      }
       const manifestBack = (await director.request('GET', '/deployments/dep')).json<{ manifest: string }>();
       assert.equal(manifestBack.manifest, manifest());
       const listed = (await director.request('GET', '/deployments')).json<
@@ -399,6 +423,20 @@ describe(
         assert.match(events, pattern);
         assert.ok(!stages(events).includes('Updating instance'));
       }
+      // A dry run plans and renders, then stops: the plan summary is the result, no VM touched.
+      const dry = director.taskOf(
+        await director.request('POST', '/deployments?dry_run=true&recreate=true', {
+          body: manifest({ stemcell: '1.1', properties: { greeting: 'hi' } }),
+          headers: yaml,
+        }),
+      );
+      assert.equal((await director.waitTask(dry, 60_000)).state, 'done');
+      const summary = (await director.output(dry, 'result'))
+        .trim()
+        .split('\n')
+        .map((l) => JSON.parse(l) as { instance: string; action: string; reason: string });
+      assert.equal(summary.length, 3);
+      assert.ok(summary.every((row) => row.action === 'recreate' && /^web\/.+ \(\d\)$/.test(row.instance)));
       // A deploy while another task holds the deployment lock.
       const holder = director.taskOf(
         await director.request('POST', '/test_tasks', {
