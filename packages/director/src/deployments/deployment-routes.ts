@@ -172,7 +172,6 @@ export function deploymentRoutes(deps: RouteDeps): Route[] {
         const locks = await deps.db.query<{ name: string }>('SELECT name FROM task_locks');
         const out = [];
         for (const d of await store.list()) {
-          if (d.manifest === null) continue;
           const item: Record<string, unknown> = { name: d.name, teams: [] };
           if (!flag(q, 'exclude_configs')) {
             item.cloud_config =

@@ -120,13 +120,7 @@ for (const backend of testBackends()) {
         ],
       );
       assert.deepEqual(again.ipReservations.add, []);
-      // Not listed until a deploy stored its manifest.
-      assert.deepEqual(
-        (await call('GET', '/deployments')).kind === 'json'
-          ? ((await call('GET', '/deployments')) as { body: unknown }).body
-          : null,
-        [],
-      );
+      // Listed from its first deploy on (as BOSH does, also when that deploy failed).
       await store.saveManifest('dep', 'name: dep\n', null);
       const listed = await call('GET', '/deployments');
       assert.deepEqual(listed.kind === 'json' ? listed.body : null, [
