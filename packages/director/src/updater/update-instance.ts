@@ -3,6 +3,8 @@ import type { WatchTimes } from '../manifests/update-config.ts';
 import { Change, type CurrentDisk, type InstancePlan } from '../planner/plan-types.ts';
 import type { StageProgress } from '../tasks/task-context.ts';
 import { createVmStep } from './create-vm-step.ts';
+import { reloadsInPlace } from './reload/reload-instance.ts';
+import { reloadStep } from './reload/reload-step.ts';
 import {
   attachDiskStep,
   createDiskStep,
@@ -57,6 +59,11 @@ export async function updateInstance(
 ): Promise<void> {
   const { plan } = target;
   await deps.store.updateStarted(plan.id);
+  if (reloadsInPlace(target)) {
+    const fallback = await reloadStep(deps, target, options.watch, progress);
+    if (fallback === null) return;
+    return updateInstance(deps, fallback, options, progress);
+  }
   const existingVm = plan.existing?.vm ?? null;
   let disk: CurrentDisk | null = plan.existing?.disk ?? null;
   let vm: StoredVm | null = existingVm;

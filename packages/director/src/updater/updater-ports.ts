@@ -11,6 +11,7 @@ import type {
   StemcellRef,
 } from '../planner/plan-types.ts';
 import type { EventLog } from '../tasks/task-context.ts';
+import type { ReloadSource } from './reload/reload-source.ts';
 
 /** Time as the updater sees it: injected so watch times and drain waits run instantly in tests. */
 export interface Clock {
@@ -70,6 +71,8 @@ export interface InstanceTarget {
   /** The stemcell's CID on the IaaS; null for instances that get no VM. */
   readonly stemcellCid: string | null;
   readonly stemcellApiVersion: number | null;
+  /** Set when the instance is reloaded in place (OS reload): the rootfs and the failure policy. */
+  readonly reload?: ReloadSource;
 }
 
 /** The updater's dependencies: small ports, all injected. */

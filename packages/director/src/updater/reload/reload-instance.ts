@@ -1,0 +1,180 @@
+import { DirectorError } from '../../errors.ts';
+import type { WatchTimes } from '../../manifests/update-config.ts';
+import type { InstancePlan } from '../../planner/plan-types.ts';
+import type { StageProgress } from '../../tasks/task-context.ts';
+import { cpiCall, instanceLabel } from '../instance-label.ts';
+import { startStep } from '../start-step.ts';
+import { stopStep } from '../stop-step.ts';
+import type { InstanceTarget, StoredVm, UpdaterDeps } from '../updater-ports.ts';
+import type { ReloadOutcome, ReloadSource } from './reload-source.ts';
+import { waitForBootedVersion } from './wait-for-booted-version.ts';
+
+/** A reload that did not bring the instance to v' with its jobs running. */
+export class ReloadFailed extends DirectorError {
+  static readonly code = 450010;
+  constructor(message: string, options?: ErrorOptions) {
+    super(450010, 500, message, options);
+  }
+}
+
+const mb = (bytes: number) => `${Math.round(bytes / 1e6)} MB`;
+
+/** The instance reloads in place when the plan says so and its jobs are to run (the new root commits only then). */
+export function reloadsInPlace(target: InstanceTarget): target is InstanceTarget & { reload: ReloadSource } {
+  const { plan } = target;
+  return (
+    target.reload !== undefined &&
+    plan.action === 'recreate' &&
+    plan.stemcellStrategy?.strategy === 'reload' &&
+    plan.desiredState === 'started' &&
+    plan.existing?.state === 'started' &&
+    plan.existing.vm !== null
+  );
+}
+
+/**
+ * OS reload of one instance (ARCHITECTURE "OS reload, end to end"): `update_rootfs` while the
+ * jobs run → pre-stop (BOSH_VM_NEXT_STATE=keep) → drain `update` → stop → post-stop → `reboot`
+ * → the same agent reports v' → `mount_disk` → apply → pre-start → start → watch → post-start.
+ * The VM keeps its CID; its row records v' and `set_vm_metadata` tags it. Throws `ReloadFailed`
+ * (the cause kept) when any step fails.
+ */
+export async function reloadInstance(
+  deps: UpdaterDeps,
+  target: InstanceTarget & { reload: ReloadSource },
+  watch: WatchTimes,
+  progress: StageProgress,
+): Promise<ReloadOutcome> {
+  const { plan, reload } = target;
+  const vm = plan.existing?.vm;
+  if (!vm) throw new ReloadFailed(`${instanceLabel(plan)} has no VM to reload`);
+  const label = instanceLabel(plan);
+  const version = reload.stemcell.version;
+  const call = { signal: deps.signal };
+  let step = 'staging rootfs';
+  try {
+    progress.status(`staging rootfs ${version} (${mb(reload.size)})`);
+    const staged = await deps.agents.call(vm.agentId, 'update_rootfs', [reload.blobstoreId, reload.digest], {
+      ...call,
+      replyTimeoutMs: 60_000,
+    });
+    progress.status(
+      `staged rootfs ${version} (${mb(staged.bytes_fetched)} of ${mb(reload.size)} fetched${staged.already_staged ? ', already staged' : ''})`,
+    );
+    reload.debug?.(
+      `reload ${label}: staged ${staged.staged_root} sha256 ${staged.sha256}, ${staged.bytes_fetched} bytes fetched`,
+    );
+
+    const downStart = deps.clock.now();
+    step = 'stopping';
+    await stopStep(
+      deps,
+      vm.agentId,
+      {
+        vmNextState: 'keep',
+        instanceNextState: 'keep',
+        drainType: 'update',
+        skipDrain: plan.skipDrain,
+        nextSpec: target.applySpec,
+      },
+      progress,
+    );
+    await deps.record({
+      action: 'stop',
+      objectType: 'instance',
+      objectName: name(plan),
+      instance: name(plan),
+    });
+
+    step = 'rebooting';
+    progress.status('rebooting');
+    await deps.agents.call(vm.agentId, 'reboot', [], call);
+    step = 'waiting for agent';
+    progress.status('waiting for agent');
+    const booted = await waitForBootedVersion(deps, vm.agentId, {
+      version,
+      timeoutMs: reload.bootTimeoutMs ?? deps.agentWaitTimeoutMs ?? 600_000,
+    });
+    const reloaded: StoredVm = { ...vm, stemcell: { name: reload.stemcell.name, version } };
+    await deps.store.vmCreated(plan.id, reloaded);
+    await cpiCall(deps, 'set_vm_metadata', [
+      vm.cid,
+      {
+        director: 'refit',
+        deployment: deps.deployment,
+        job: plan.group,
+        instance_group: plan.group,
+        index: String(plan.index),
+        id: plan.id,
+        name: name(plan),
+        created_at: vm.createdAt,
+        ...plan.tags,
+        stemcell_name: reload.stemcell.name,
+        stemcell_version: version,
+        root_digest: booted.root_digest ?? staged.sha256,
+      },
+    ]);
+
+    const disk = plan.existing?.disk ?? null;
+    if (disk !== null) {
+      step = 'mounting disk';
+      progress.status('mounting disk');
+      await deps.agents.call(vm.agentId, 'mount_disk', [disk.cid], call);
+    }
+    step = 'applying';
+    progress.status('applying');
+    await deps.agents.call(vm.agentId, 'apply', [target.applySpec], call);
+    step = 'starting';
+    await startStep(deps, vm.agentId, plan, watch, progress);
+    const downtimeMs = deps.clock.now() - downStart;
+    await deps.record({
+      action: 'start',
+      objectType: 'instance',
+      objectName: name(plan),
+      instance: name(plan),
+    });
+    await deps.store.updateCompleted(plan.id, {
+      state: 'started',
+      hashes: target.hashes,
+      applySpec: target.applySpec,
+    });
+    const outcome: ReloadOutcome = {
+      instance: label,
+      strategy: 'reload',
+      downtimeMs,
+      bytesFetched: staged.bytes_fetched,
+      rootDigest: booted.root_digest ?? staged.sha256,
+    };
+    await deps.record({
+      action: 'update',
+      objectType: 'instance',
+      objectName: name(plan),
+      instance: name(plan),
+      context: {
+        changes: [...plan.changes],
+        strategy: 'reload',
+        stemcell: `${reload.stemcell.name}/${version}`,
+        downtime_ms: downtimeMs,
+        bytes_fetched: staged.bytes_fetched,
+      },
+    });
+    reload.debug?.(
+      `reload ${label}: done on ${reload.stemcell.name}/${version}, downtime ${downtimeMs} ms (drain start → jobs running), ${staged.bytes_fetched} bytes fetched`,
+    );
+    progress.status(
+      `reloaded to ${version} (downtime ${(downtimeMs / 1000).toFixed(1)} s, ${mb(staged.bytes_fetched)} fetched)`,
+    );
+    return outcome;
+  } catch (error) {
+    deps.signal.throwIfAborted();
+    if (error instanceof ReloadFailed) throw error;
+    throw new ReloadFailed(
+      `Reload of '${label}' to stemcell ${version} failed while ${step}: ${(error as Error).message}`,
+      {
+        cause: error,
+      },
+    );
+  }
+}
+
+const name = (plan: InstancePlan) => `${plan.group}/${plan.id}`;
