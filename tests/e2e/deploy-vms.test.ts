@@ -228,9 +228,9 @@ describe(
       const stateDir = join(work, 'director');
       cpiState = join(stateDir, 'cpi-local', 'state');
       // BOSH polls async agent tasks every second; 0.1 s keeps the suite short (same protocol).
-    const configFile = join(work, 'director.yml');
-    await writeFile(configFile, stringify({ agent: { task_poll_interval_seconds: 0.1 } }));
-    director = await startDirector({ stateDir, configFile });
+      const configFile = join(work, 'director.yml');
+      await writeFile(configFile, stringify({ agent: { task_poll_interval_seconds: 0.1 } }));
+      director = await startDirector({ stateDir, configFile });
       const up = await director.request('POST', '/stemcells', {
         body: await readFile(join(work, 'sc-1/stemcell.tgz')),
         headers: raw,
