@@ -14,7 +14,9 @@ import { DeployParams, planOptions } from './deploy-params.ts';
 import { DeploymentStore } from './deployment-store.ts';
 import { applySpecFor, contentHashes } from './instance-specs.ts';
 import { persistDeployment } from './persist-deployment.ts';
-import { prepareDeployment } from './prepare-deployment.ts';
+import { prepareDeployment, type PreparedDeployment } from './prepare-deployment.ts';
+import { dryRunRows, reloadPreflight, reserveRootfs, type ReloadPreflight } from './reload-preflight.ts';
+import { reloadTarget } from './reload-target.ts';
 
 export const UPDATE_DEPLOYMENT = 'update_deployment';
 
@@ -141,10 +143,33 @@ async function deploy(
     }),
   );
   const { plan, compiled } = prepared;
+  const reload = await reloadPreflight(deps.db, plan);
   if (params.dryRun) {
-    for (const row of planSummary(plan)) ctx.result.write(`${JSON.stringify(row)}\n`);
+    for (const row of dryRunRows(reload.plan, planSummary(reload.plan), reload.rootfs))
+      ctx.result.write(`${JSON.stringify(row)}\n`);
     return `/deployments/${compiled.name}`;
   }
+  const release = await reserveRootfs(
+    deps.db,
+    [...reload.rootfs.values()].map((r) => r.id),
+    `task:${ctx.taskId}`,
+  );
+  try {
+    return await deployPrepared(deps, extra, ctx, params, prepared, reload);
+  } finally {
+    await release();
+  }
+}
+
+async function deployPrepared(
+  deps: DirectorDeps,
+  extra: DeploymentTaskDeps,
+  ctx: TaskContext,
+  params: DeployParams,
+  prepared: PreparedDeployment,
+  reload: ReloadPreflight,
+): Promise<string> {
+  const { plan, compiled } = prepared;
 
   const store = new DeploymentStore(deps.db);
   await store.ensure(compiled.name);
@@ -195,6 +220,7 @@ async function deploy(
       hashes: { ...contentHashes(p.contents), configuration: p.rendered.configurationHash },
       stemcellCid: stemcell?.cid ?? null,
       stemcellApiVersion: stemcell?.apiVersion ?? null,
+      ...reloadTarget(reload, p.plan, compiled.instanceGroups, ctx),
     });
   }
   const updater = updaterDeps(deps, extra, ctx, compiled.name);

@@ -28,6 +28,7 @@ import {
 } from '../templates/index.ts';
 import { contentHashes, groupContents, templateSpec, type GroupContents } from './instance-specs.ts';
 import { DeploymentStore } from './deployment-store.ts';
+import { reloadableStemcells } from './reload-preflight.ts';
 import { StemcellNotFound } from '../errors.ts';
 
 export interface PrepareInput {
@@ -130,6 +131,7 @@ export async function prepareDeployment(input: PrepareInput): Promise<PreparedDe
     },
     options: input.options,
     newId: input.newId ?? randomUUID,
+    reloadable: await reloadableStemcells(db),
   });
 
   const templates = new Map<string, JobTemplateFiles>();
