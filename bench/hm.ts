@@ -19,8 +19,8 @@ import { NatsServer } from '../tests/e2e/vm-harness/nats-server.ts';
 const { values: flags } = parseArgs({
   options: {
     factor: { type: 'string', default: '30' },
-    steps: { type: 'string', default: '1000,4000,16000,32000,64000,96000,128000' },
-    'budget-s': { type: 'string', default: '300' },
+    steps: { type: 'string', default: '1000,4000,16000,32000,64000,96000,128000,160000,192000' },
+    'budget-s': { type: 'string', default: '420' },
     'window-s': { type: 'string', default: '6' },
   },
 });
@@ -220,9 +220,14 @@ try {
       row = await step(n);
     } catch (error) {
       if (stop.signal.aborted) break;
+      const exited = current.hm?.child.exitCode ?? current.hm?.child.signalCode ?? null;
       // A monitor that cannot even analyse under this load: a failed step, not a failed run.
       process.stdout.write(
-        `  ${n} agents: ${error instanceof Error ? error.message.split(';')[0] : String(error)}\n`,
+        `  ${n} agents: ${error instanceof Error ? error.message.split(';')[0] : String(error)}` +
+          (exited === null
+            ? ''
+            : `; refit-hm exited (${exited}): ${current.hm?.stderr().slice(-500) ?? ''}`) +
+          '\n',
       );
       await current.load?.stop();
       await current.hm?.stop();

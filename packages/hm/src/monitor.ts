@@ -68,6 +68,7 @@ export class Monitor {
   };
   readonly #options: MonitorOptions;
   readonly #now: () => number;
+  readonly #decoder = new TextDecoder();
   /** Set after the first successful poll. */
   lastPollAt: number | null = null;
 
@@ -95,7 +96,7 @@ export class Monitor {
     }
     let message: unknown;
     try {
-      message = JSON.parse(new TextDecoder().decode(data));
+      message = JSON.parse(this.#decoder.decode(data));
     } catch (error) {
       this.counters.invalidMessages += 1;
       log.error('Cannot parse incoming event', { kind, agent_id: agentId, error: errorText(error) });
