@@ -21,6 +21,7 @@ import {
   type DirectorConfig,
 } from './config/director-config.ts';
 import { createDirectorLog, type DirectorLog } from './config/director-log.ts';
+import { cloudCheckFeature } from './cloud-check/index.ts';
 import { configsFeature } from './configs/configs-feature.ts';
 import { ExternalProcessCloud } from './cpi-client/external-process-cloud.ts';
 import { coreMigration } from './db/core-migration.ts';
@@ -69,6 +70,7 @@ async function start(config: DirectorConfig, log: DirectorLog): Promise<() => Pr
   const features = directorFeatures(process.env, [
     blobsForAgentsFeature(agentBlobCredentials),
     deploymentsFeature({ agents: () => agents }),
+    cloudCheckFeature({ agents: () => agents }),
   ]);
   await runMigrations(db, [coreMigration, ...features.flatMap((feature) => feature.migrations)]);
   const uuid = await directorUuid(db);
