@@ -1,5 +1,6 @@
 import type { Command } from '../command.ts';
 import { aliasEnv } from './alias-env.ts';
+import { cck } from './cck.ts';
 import { cancelTask } from './cancel-task.ts';
 import { cloudConfig } from './cloud-config.ts';
 import { deleteRootfs } from './delete-rootfs.ts';
@@ -30,6 +31,7 @@ import { restart } from './restart.ts';
 import { start } from './start.ts';
 import { stop } from './stop.ts';
 import { uploadRelease } from './upload-release.ts';
+import { updateResurrection } from './update-resurrection.ts';
 import { vms } from './vms.ts';
 
 /** Every command, in help order. The one map from command name to module. */
@@ -66,6 +68,8 @@ export const commandList: readonly Command<unknown>[] = [
   stop,
   restart,
   recreate,
+  cck,
+  updateResurrection,
 ];
 
 export const commandRegistry: ReadonlyMap<string, Command<unknown>> = new Map(
