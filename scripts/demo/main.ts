@@ -13,7 +13,7 @@ import { deleteLeftoverVms, mountsUnder, vmsOnHost } from './cleanup.ts';
 import { cloudConfig, DEPLOYMENT, manifest, STEMCELL } from './deployment.ts';
 import { assertPortFree, DemoError, startLogged, stopProcess, type Started } from './processes.ts';
 import { RefitCli } from './refit-cli.ts';
-import { renderReport, reportRows, timelines, type InstanceSnapshot } from './reload-report.ts';
+import { debugFigures, renderReport, reportRows, timelines, type InstanceSnapshot } from './reload-report.ts';
 import { RELEASE, sampleRelease } from './sample-release.ts';
 
 const exec = promisify(execFile);
@@ -38,6 +38,7 @@ const cliLog = join(logs, 'cli.log');
 let director: Started | undefined;
 let hm: Started | undefined;
 let cleaning: Promise<void> | undefined;
+let firstSignalAt = 0;
 const cli = new RefitCli({ bin: join(repo, 'packages/cli/bin/refit'), env: {}, log: cliLog });
 
 const say = (text: string) => process.stdout.write(`${text}\n`);
@@ -147,6 +148,11 @@ async function logIn(url: string): Promise<void> {
 }
 
 async function reloadStory(): Promise<void> {
+  if (process.getuid?.() !== 0) {
+    throw new DemoError(
+      'the local CPI runs VMs as Linux namespaces: run this as root (sudo ./scripts/quickstart)',
+    );
+  }
   const url = await step(
     `starting refit-director (state ${directorState}, 127.0.0.1:${port})`,
     startDirector,
@@ -239,10 +245,11 @@ async function reloadStory(): Promise<void> {
   });
   const after = await snapshot();
   const events = (await cli.ok([...e, 'task', reload.task, '--event'])).stdout;
-  const rows = reportRows({ before, after, plan, events: timelines(events) });
+  const debug = (await cli.ok([...e, 'task', reload.task, '--debug'])).stdout;
+  const rows = reportRows({ before, after, plan, events: timelines(events), debug: debugFigures(debug) });
   say('');
   say(
-    `What happened (task ${reload.task}, ${reload.seconds.toFixed(1)} s in all; downtime = drain start → jobs running, event times ±1 s):`,
+    `What happened (task ${reload.task}, ${reload.seconds.toFixed(1)} s in all; downtime = drain start → jobs running, from the task's debug log):`,
   );
   say('');
   say(renderReport(rows));
@@ -306,9 +313,11 @@ async function cleanup(): Promise<void> {
 
 function onSignal(signal: NodeJS.Signals): void {
   if (cleaning) {
-    say(`(${signal}: still stopping, please wait)`);
+    // The terminal's Ctrl-C reaches npm too, which forwards it: only a later one is news.
+    if (Date.now() - firstSignalAt > 2000) say(`(${signal}: still stopping, please wait)`);
     return;
   }
+  firstSignalAt = Date.now();
   cleaning = cleanup().finally(() => process.exit(process.exitCode ?? 0));
 }
 

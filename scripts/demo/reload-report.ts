@@ -16,6 +16,8 @@ export interface ReportRow {
   readonly stemcellBefore: string;
   readonly stemcellAfter: string;
   readonly downtimeSeconds: number | null;
+  /** Where the downtime comes from: the debug log (ms) or event times (whole seconds). */
+  readonly downtimeSource: 'debug' | 'events' | 'none';
   readonly fetched: string;
   readonly dataIntact: boolean;
 }
@@ -32,6 +34,33 @@ export interface InstanceTimeline {
   jobsRunning?: number;
   fetched?: string;
 }
+
+/** What the director's debug log says of one reloaded instance (exact figures). */
+export interface ReloadFigures {
+  readonly downtimeMs: number;
+  readonly bytesFetched: number;
+}
+
+const DEBUG_DONE = /reload (\S+\/\S+)[^:]*: done on \S+, downtime (\d+) ms[^,]*, (\d+) bytes fetched/;
+
+/** Per instance, the director's own downtime (drain start → jobs running) and bytes fetched. */
+export function debugFigures(debugLog: string): Map<string, ReloadFigures> {
+  const out = new Map<string, ReloadFigures>();
+  for (const line of debugLog.split('\n')) {
+    const m = DEBUG_DONE.exec(line);
+    if (m) out.set(m[1]!, { downtimeMs: Number(m[2]), bytesFetched: Number(m[3]) });
+  }
+  return out;
+}
+
+const siBytes = (n: number): string =>
+  n < 1000
+    ? `${n} B`
+    : n < 1e6
+      ? `${(n / 1e3).toFixed(1)} kB`
+      : n < 1e9
+        ? `${(n / 1e6).toFixed(1)} MB`
+        : `${(n / 1e9).toFixed(2)} GB`;
 
 /** `web/<uuid> (0) (canary)` → `web/<uuid>`. */
 const instanceOf = (task: string): string => task.split(' ')[0] ?? task;
@@ -77,12 +106,16 @@ export function reportRows(input: {
   readonly after: ReadonlyMap<string, InstanceSnapshot>;
   readonly plan: ReadonlyMap<string, { strategy: string; download: string }>;
   readonly events: ReadonlyMap<string, InstanceTimeline>;
+  readonly debug: ReadonlyMap<string, ReloadFigures>;
 }): ReportRow[] {
   return [...input.before.keys()].sort().map((instance) => {
     const b = input.before.get(instance)!;
     const a = input.after.get(instance);
     const t = input.events.get(instance);
     const planned = input.plan.get(instance);
+    const exact = input.debug.get(instance);
+    const fromEvents =
+      t?.drainStart !== undefined && t.jobsRunning !== undefined ? t.jobsRunning - t.drainStart : null;
     return {
       instance,
       strategy: planned?.strategy ?? '?',
@@ -90,11 +123,14 @@ export function reportRows(input: {
       cidAfter: a?.cid ?? '(gone)',
       stemcellBefore: b.stemcell,
       stemcellAfter: a?.stemcell ?? '?',
-      downtimeSeconds:
-        t?.drainStart !== undefined && t.jobsRunning !== undefined ? t.jobsRunning - t.drainStart : null,
-      fetched:
-        t?.fetched ??
-        (planned && planned.download !== '' && planned.download !== '-' ? planned.download : '?'),
+      downtimeSeconds: exact ? exact.downtimeMs / 1000 : fromEvents,
+      downtimeSource: exact ? 'debug' : fromEvents === null ? 'none' : 'events',
+      fetched: exact
+        ? siBytes(exact.bytesFetched)
+        : (t?.fetched ??
+          (planned && planned.download !== '' && planned.download !== '-'
+            ? `${planned.download} (planned)`
+            : '?')),
       dataIntact: b.dataSha256 !== null && b.dataSha256 === a?.dataSha256,
     };
   });
@@ -128,7 +164,11 @@ export function renderReport(rows: readonly ReportRow[]): string {
       r.strategy,
       `${short(r.cidBefore)} → ${r.cidAfter === r.cidBefore ? 'same' : short(r.cidAfter)}`,
       `${r.stemcellBefore} → ${r.stemcellAfter}`,
-      r.downtimeSeconds === null ? '?' : `${r.downtimeSeconds} s`,
+      r.downtimeSeconds === null
+        ? '?'
+        : r.downtimeSource === 'debug'
+          ? `${r.downtimeSeconds.toFixed(1)} s`
+          : `~${r.downtimeSeconds} s`,
       r.fetched,
       r.dataIntact ? 'sha256 ok' : 'CHANGED',
     ]),
