@@ -98,6 +98,19 @@ describe('Monitor against a real HTTPS director stand-in', () => {
     assert.ok(monitor.fleet.unmanaged.has('nobody'));
   });
 
+  it('holds back a flood of lines about unknown agents and sums them up at analysis', () => {
+    const { monitor, log } = setup(Date.now);
+    for (let i = 0; i < 50; i += 1) monitor.handleMessage('heartbeat', `flood-${i}`, enc(heartbeat));
+    assert.equal(monitor.counters.unknownAgentMessages, 50);
+    assert.equal(
+      log.lines.filter((l) => l.msg.startsWith('Received heartbeat from unmanaged agent')).length,
+      20,
+    );
+    monitor.analyze();
+    const summary = log.lines.find((l) => l.msg === 'more bad or unknown-agent messages were not logged');
+    assert.equal(summary?.fields?.count, 30);
+  });
+
   it('relays an agent alert with the agent as source', async () => {
     const { monitor, alerts } = setup(Date.now);
     await monitor.poll(AbortSignal.timeout(5000));

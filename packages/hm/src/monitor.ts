@@ -14,6 +14,8 @@ import { agentName, Fleet, type EventKind } from './fleet.ts';
 import { errorText, type HmLog } from './hm-log.ts';
 import type { Resurrector } from './resurrector.ts';
 
+const MAX_NOISY_LINES = 20;
+
 export interface MonitorIntervals {
   readonly pollDirectorMs: number;
   readonly analyzeMs: number;
@@ -69,6 +71,9 @@ export class Monitor {
   readonly #options: MonitorOptions;
   readonly #now: () => number;
   readonly #decoder = new TextDecoder();
+  /** Log lines about bad or unknown-agent messages since the last analysis, and those held back. */
+  #noisyLogged = 0;
+  #noisySuppressed = 0;
   /** Set after the first successful poll. */
   lastPollAt: number | null = null;
 
@@ -76,6 +81,20 @@ export class Monitor {
     this.#options = options;
     this.#now = options.now ?? Date.now;
     this.fleet = options.fleet ?? new Fleet();
+  }
+
+  /**
+   * Logs a line about a bad message or an unknown agent, at most `MAX_NOISY_LINES` per analysis
+   * interval: a flood of them (a fleet heard before the first director poll, a broken publisher)
+   * must not turn into a flood of log writes. The rest are counted and summed up at analysis.
+   */
+  #noisy(level: 'warn' | 'error', msg: string, fields: Record<string, unknown>): void {
+    if (this.#noisyLogged < MAX_NOISY_LINES) {
+      this.#noisyLogged += 1;
+      this.#options.log[level](msg, fields);
+    } else {
+      this.#noisySuppressed += 1;
+    }
   }
 
   /** One message on `hm.agent.<kind>.<agentId>`; never throws. */
@@ -86,7 +105,8 @@ export class Monitor {
     if (who.kind === 'ignored') return;
     if (who.kind === 'unmanaged') {
       this.counters.unknownAgentMessages += 1;
-      if (who.firstSeen) log.warn(`Received ${kind} from unmanaged agent: ${agentId}`, { agent_id: agentId });
+      if (who.firstSeen)
+        this.#noisy('warn', `Received ${kind} from unmanaged agent: ${agentId}`, { agent_id: agentId });
     }
     if (kind === 'shutdown') {
       this.counters.shutdowns += 1;
@@ -99,7 +119,11 @@ export class Monitor {
       message = JSON.parse(this.#decoder.decode(data));
     } catch (error) {
       this.counters.invalidMessages += 1;
-      log.error('Cannot parse incoming event', { kind, agent_id: agentId, error: errorText(error) });
+      this.#noisy('error', 'Cannot parse incoming event', {
+        kind,
+        agent_id: agentId,
+        error: errorText(error),
+      });
       return;
     }
     if (kind === 'heartbeat') {
@@ -107,7 +131,7 @@ export class Monitor {
       const parsed = Heartbeat.safeParse(message);
       if (!parsed.success) {
         this.counters.invalidMessages += 1;
-        log.warn('Invalid heartbeat', { agent_id: agentId, error: parsed.error.message });
+        this.#noisy('warn', 'Invalid heartbeat', { agent_id: agentId, error: parsed.error.message });
       }
       this.fleet.heartbeat(who.agent, parsed.success ? parsed.data.job_state : null, now);
       this.counters.heartbeats += 1;
@@ -116,7 +140,7 @@ export class Monitor {
     const parsed = AgentAlert.safeParse(message);
     if (!parsed.success) {
       this.counters.invalidMessages += 1;
-      log.error('Invalid event', { kind, agent_id: agentId, error: parsed.error.message });
+      this.#noisy('error', 'Invalid event', { kind, agent_id: agentId, error: parsed.error.message });
       return;
     }
     this.counters.agentAlerts += 1;
@@ -163,6 +187,11 @@ export class Monitor {
       log.info('Skipping analysis of locked deployment', { deployment: name });
     for (const draft of analysis.alerts) this.raise(draft);
     this.counters.analyses += 1;
+    if (this.#noisySuppressed > 0) {
+      log.warn('more bad or unknown-agent messages were not logged', { count: this.#noisySuppressed });
+    }
+    this.#noisyLogged = 0;
+    this.#noisySuppressed = 0;
     log.info('Analyzed', {
       agents: analysis.agentsAnalyzed,
       instances: analysis.instancesAnalyzed,
