@@ -1,8 +1,7 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import type { AgentMethod, AgentMethodArgs, AgentMethodResult } from '@refit/protocol';
-import type { FakeAgentClient } from '@refit/testkit/updater-fakes/index.ts';
-import { type CallLog } from '@refit/testkit/updater-fakes/index.ts';
+import type { CallLog, FakeAgentClient, FakeClock } from '@refit/testkit/updater-fakes/index.ts';
 import type { AgentCallOptions, AgentClient, AgentWaitOptions } from '../../agent-client/agent-client.ts';
 import { planDeployment } from '../../planner/plan-deployment.ts';
 import type { CurrentInstance, DeploymentPlan } from '../../planner/plan-types.ts';
@@ -25,10 +24,14 @@ class ReloadingAgents implements AgentClient {
   readonly #down = new Map<string, number>();
   /** Agents whose VM comes back on its previous root after the reboot. */
   readonly fallsBack = new Set<string>();
+  /** The agent's downtime falls inside one get_state call (its retries), never failing one. */
+  slowReboot = false;
+  readonly clock: FakeClock;
 
-  constructor(inner: FakeAgentClient, log: CallLog) {
+  constructor(inner: FakeAgentClient, log: CallLog, clock: FakeClock) {
     this.#inner = inner;
     this.#log = log;
+    this.clock = clock;
   }
 
   async call<M extends AgentMethod>(
@@ -56,7 +59,12 @@ class ReloadingAgents implements AgentClient {
     }
     if (method === 'get_state') {
       const down = this.#down.get(agentId) ?? 0;
-      if (down > 0) {
+      if (down > 0 && this.slowReboot) {
+        // Down for a while, answered once the client's retries reached the rebooted agent.
+        this.#down.set(agentId, 0);
+        this.#log.add(`agent:${agentId}:get_state:timeout`);
+        await this.clock.sleep(4500, AbortSignal.timeout(1000));
+      } else if (down > 0) {
         this.#down.set(agentId, down - 1);
         this.#log.add(`agent:${agentId}:get_state:timeout`);
         throw new Error('timed out');
@@ -98,7 +106,7 @@ function reloadPlan(): DeploymentPlan {
 
 function setup(fallback: 'fail' | 'recreate' = 'fail') {
   const h = harness();
-  const agents = new ReloadingAgents(h.agents, h.log);
+  const agents = new ReloadingAgents(h.agents, h.log, h.clock);
   const debug: string[] = [];
   const deps = { ...h.deps, agents };
   const plan = reloadPlan();
@@ -179,6 +187,14 @@ describe('OS reload in the updater', () => {
     assert.ok(!h.log.entries.some((e) => e.startsWith('cpi:create_vm') || e.startsWith('cpi:delete_vm')));
     assert.ok(!h.log.entries.includes('store:updateStarted:id-1'), 'the rollout stopped at the canary');
     assert.equal(h.store.instances.get('id-0')?.vm?.stemcell.version ?? '1.1', '1.1');
+  });
+
+  it('sees a fallback also when the agent was down only inside one get_state call', async () => {
+    const { h, agents, deps, plan, targets } = setup('fail');
+    agents.fallsBack.add('agent-id-0');
+    agents.slowReboot = true;
+    await assert.rejects(updateDeployment(deps, plan, targets), /came back on stemcell 1.1/);
+    assert.ok(h.clock.now() - Date.UTC(2026, 0, 1) < 60_000, 'failed well before the boot deadline');
   });
 
   it('recreates from the IaaS stemcell when the reload fails (reload_fallback: recreate)', async () => {

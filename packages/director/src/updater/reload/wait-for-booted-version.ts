@@ -10,10 +10,13 @@ export class RebootedOnOtherVersion extends DirectorError {
   }
 }
 
+const REPLY_MS = 2000;
+
 /**
  * After `reboot`: polls `get_state` (2 s per reply) until the same agent reports `version` as
- * its booted stemcell. An agent that answers with another version after it was seen down (or
- * after the deadline) booted a fallback root: `RebootedOnOtherVersion`.
+ * its booted stemcell. An agent that answers with another version after it was seen down (a
+ * failed or slow call: the client retries timeouts), or at the deadline, booted a fallback root:
+ * `RebootedOnOtherVersion`.
  */
 export async function waitForBootedVersion(
   deps: UpdaterDeps,
@@ -25,11 +28,15 @@ export async function waitForBootedVersion(
   let last: BootedStemcell | null = null;
   let lastError = 'no answer';
   while (deps.clock.now() < deadline) {
+    const asked = deps.clock.now();
     try {
       const state = await deps.agents.call(agentId, 'get_state', [], {
-        signal: AbortSignal.any([deps.signal, AbortSignal.timeout(5000)]),
-        replyTimeoutMs: 2000,
+        signal: AbortSignal.any([deps.signal, AbortSignal.timeout(REPLY_MS * 3 + 1000)]),
+        replyTimeoutMs: REPLY_MS,
       });
+      // The client retries get_state on timeouts: an answer that took that long came after a
+      // silence, i.e. from the agent of the next boot.
+      if (deps.clock.now() - asked >= REPLY_MS) wentDown = true;
       last = state.stemcell ?? null;
       if (last?.version === want.version) return last;
       if (wentDown && last !== null) {
