@@ -5,6 +5,7 @@ import {
   HmConfigListItem,
   HmDeploymentListItem,
   HmInstanceListItem,
+  ResurrectionState,
   TaskAsRead,
   type HmEventBody,
   type ScanAndFixBody,
@@ -19,6 +20,8 @@ export interface DirectorApi {
   scanAndFix(deployment: string, body: ScanAndFixBody, signal: AbortSignal): Promise<ScanAndFixAnswer>;
   /** `POST /events`: false when the director has no such route. */
   createEvent(body: HmEventBody, signal: AbortSignal): Promise<boolean>;
+  /** `GET /resurrection` (`bosh update-resurrection`): null when the director has no such route. */
+  resurrectionPaused(signal: AbortSignal): Promise<boolean | null>;
   /** Latest `resurrection` configs, or null when the director has no configs route. */
   resurrectionConfigs(signal: AbortSignal): Promise<HmConfigListItem[] | null>;
 }
@@ -106,6 +109,12 @@ export class HttpsDirectorClient implements DirectorApi {
       `POST /events: status ${answer.status}: ${answer.body.slice(0, 500)}`,
       answer.status,
     );
+  }
+
+  async resurrectionPaused(signal: AbortSignal): Promise<boolean | null> {
+    const answer = await this.#send('GET', '/resurrection', null, signal);
+    if (answer.status === 404) return null;
+    return this.#parse('GET /resurrection', answer, ResurrectionState).resurrection_paused;
   }
 
   async resurrectionConfigs(signal: AbortSignal): Promise<HmConfigListItem[] | null> {

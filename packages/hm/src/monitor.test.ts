@@ -187,7 +187,28 @@ describe('Monitor against a real HTTPS director stand-in', () => {
     assert.equal(director.scanAndFix.length, before);
   });
 
-  it('logs a refusal of scan_and_fix (resurrection paused) and keeps running', async () => {
+  it('asks nothing while resurrection is paused on the director', async () => {
+    let now = 7_000_000;
+    director.tasks = [];
+    director.resurrectionPaused = true;
+    const before = director.scanAndFix.length;
+    const { monitor, log, resurrector } = setup(() => now, true);
+    await monitor.poll(AbortSignal.timeout(5000));
+    for (const n of ['2', '3', '4', '5']) monitor.handleMessage('heartbeat', `a${n}`, enc(heartbeat));
+    now += 61_000;
+    for (const n of ['2', '3', '4', '5']) monitor.handleMessage('heartbeat', `a${n}`, enc(heartbeat));
+    monitor.analyze();
+    await resurrector?.idle();
+    director.resurrectionPaused = false;
+    assert.equal(director.scanAndFix.length, before);
+    assert.ok(
+      log.lines.some(
+        (l) => l.msg === '(Resurrector) resurrection is paused on the director: not asking scan_and_fix',
+      ),
+    );
+  });
+
+  it('logs a refusal of scan_and_fix and keeps running', async () => {
     let now = 9_000_000;
     director.tasks = [];
     director.refuseScanAndFix = {

@@ -155,6 +155,23 @@ export class Resurrector implements AlertSink {
       log.info('(Resurrector) CCK is already queued', { deployment });
       return;
     }
+    let paused: boolean | null;
+    try {
+      paused = await director.resurrectionPaused(signal);
+    } catch (error) {
+      log.warn('(Resurrector) cannot read whether resurrection is paused: not scanning this time', {
+        deployment,
+        error: errorText(error),
+      });
+      return;
+    }
+    if (paused === true) {
+      log.info('(Resurrector) resurrection is paused on the director: not asking scan_and_fix', {
+        deployment,
+        jobs: plan.fix,
+      });
+      return;
+    }
     alert(
       HmSeverity.warning,
       'Scan unresponsive VMs',

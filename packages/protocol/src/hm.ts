@@ -68,6 +68,10 @@ export type HmInstanceListItem = z.infer<typeof HmInstanceListItem>;
 export const ScanAndFixBody = z.object({ jobs: z.record(z.string(), z.array(z.string())) });
 export type ScanAndFixBody = z.infer<typeof ScanAndFixBody>;
 
+/** `GET /resurrection` answer: whether resurrection is paused director-wide. */
+export const ResurrectionState = z.object({ resurrection_paused: z.boolean() });
+export type ResurrectionState = z.infer<typeof ResurrectionState>;
+
 /** `POST /events` body as BOSH's event_logger plugin sends it (only where a director offers it). */
 export const HmEventBody = z.object({
   timestamp: z.string(),

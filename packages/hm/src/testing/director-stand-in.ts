@@ -16,6 +16,7 @@ export class DirectorStandIn {
   /** When set, scan_and_fix is refused with this status and body. */
   refuseScanAndFix: { status: number; body: string } | null = null;
   resurrectionConfig: string | null = null;
+  resurrectionPaused = false;
   /** When true, every request is answered 503 (a director that is down behind its port). */
   down = false;
   requests = 0;
@@ -94,6 +95,8 @@ export class DirectorStandIn {
       this.tasks.push({ id, state: 'queued', description: 'scan and fix', deployment });
       return { status: 302, body: '', headers: { location: `/tasks/${id}` } };
     }
+    if (method === 'GET' && path === '/resurrection')
+      return json({ resurrection_paused: this.resurrectionPaused });
     if (method === 'GET' && path === '/configs') {
       if (url.searchParams.get('type') !== 'resurrection') return json([]);
       return json(this.resurrectionConfig === null ? [] : [{ id: '1', content: this.resurrectionConfig }]);
