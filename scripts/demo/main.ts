@@ -6,7 +6,7 @@
 import { execFile } from 'node:child_process';
 import { createHash } from 'node:crypto';
 import { access, mkdir, readFile, writeFile } from 'node:fs/promises';
-import { dirname, join, resolve } from 'node:path';
+import { basename, dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { parseArgs, promisify } from 'node:util';
 import { deleteLeftoverVms, mountsUnder, vmsOnHost } from './cleanup.ts';
@@ -147,6 +147,28 @@ async function logIn(url: string): Promise<void> {
   await login.ok(['-e', alias, 'log-in']);
 }
 
+/** `stemcell 1.1`, `rootfs 1.2`, `release 1`: what of the demo's artifacts the director has. */
+async function alreadyUploaded(e: readonly string[]): Promise<Set<string>> {
+  const has = new Set<string>();
+  const version = (r: Record<string, string>) => (r['version'] ?? '').replace(/\*$/, '');
+  for (const r of await cli.rows([...e, 'stemcells'])) {
+    if (r['name'] === STEMCELL.name) has.add(`stemcell ${version(r)}`);
+  }
+  for (const r of await cli.rows([...e, 'rootfs'])) {
+    if (r['name'] === STEMCELL.name) has.add(`rootfs ${version(r)}`);
+  }
+  for (const r of await cli.rows([...e, 'releases'])) {
+    if (r['name'] === RELEASE.name) has.add(`release ${version(r)}`);
+  }
+  const ours = [
+    `stemcell ${STEMCELL.v1}`,
+    `stemcell ${STEMCELL.v2}`,
+    `rootfs ${STEMCELL.v2}`,
+    `release ${RELEASE.version}`,
+  ];
+  return new Set(ours.filter((o) => has.has(o)));
+}
+
 async function reloadStory(): Promise<void> {
   if (process.getuid?.() !== 0) {
     throw new DemoError(
@@ -168,16 +190,25 @@ async function reloadStory(): Promise<void> {
   );
   await step(`refit alias-env ${alias} + log-in`, () => logIn(url));
   const e = ['-e', alias];
-  await step(`uploading stemcells ${STEMCELL.v1} and ${STEMCELL.v2}, rootfs ${STEMCELL.v2}`, async () => {
-    await cli.ok([...e, 'upload-stemcell', join(v1, 'stemcell.tgz')]);
-    await cli.ok([...e, 'upload-stemcell', join(v2, 'stemcell.tgz')]);
-    await cli.ok([...e, 'upload-rootfs', join(v2, 'rootfs.tgz')]);
-  });
-  await step(`uploading release ${RELEASE.name}/${RELEASE.version}`, async () => {
-    const path = join(work, `${RELEASE.name}-${RELEASE.version}.tgz`);
-    await writeFile(path, await sampleRelease());
-    await cli.ok([...e, 'upload-release', path]);
-  });
+  const uploaded = await step('checking what the director already has', () => alreadyUploaded(e));
+  const missing = (kind: string, version: string) => !uploaded.has(`${kind} ${version}`);
+  const uploads = [
+    ...(missing('stemcell', STEMCELL.v1) ? [['upload-stemcell', join(v1, 'stemcell.tgz')]] : []),
+    ...(missing('stemcell', STEMCELL.v2) ? [['upload-stemcell', join(v2, 'stemcell.tgz')]] : []),
+    ...(missing('rootfs', STEMCELL.v2) ? [['upload-rootfs', join(v2, 'rootfs.tgz')]] : []),
+  ];
+  const releasePath = join(work, `${RELEASE.name}-${RELEASE.version}.tgz`);
+  if (missing('release', RELEASE.version)) {
+    await writeFile(releasePath, await sampleRelease());
+    uploads.push(['upload-release', releasePath]);
+  }
+  const skipped = [...uploaded].sort();
+  if (skipped.length > 0) say(`    already uploaded, skipped: ${skipped.join(', ')}`);
+  for (const [command, path] of uploads) {
+    await step(`refit ${command} ${basename(dirname(path!))}/${basename(path!)}`, () =>
+      cli.ok([...e, command!, path!]),
+    );
+  }
   await step('update-cloud-config (2 AZs, 127.0.80.0/24 and 127.0.81.0/24)', async () => {
     const path = join(work, 'cloud-config.yml');
     await writeFile(path, cloudConfig());

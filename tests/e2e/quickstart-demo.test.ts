@@ -150,9 +150,12 @@ describe(
       assert.equal(reportRows(out).length, 3);
       assert.match(out, /stopped; 0 VM\(s\) and 0 mount\(s\) left on the host/);
       assert.equal((await stat(join(state(), 'demo/stemcell-1.1/stemcell.tgz'))).mtimeMs, built.mtimeMs);
-      const cli = await readFile(join(state(), 'demo/logs/cli.log'), 'utf8');
-      assert.match(cli, /Stemcell 'refit-quick\/1\.1' already exists\./);
-      assert.match(cli, /Release 'quick-app\/1' already exists\./);
+      assert.match(
+        out,
+        /already uploaded, skipped: release 1, rootfs 1\.2, stemcell 1\.1, stemcell 1\.2\n/,
+        'the rerun uploads nothing',
+      );
+      assert.doesNotMatch(out, /refit upload-/);
       assert.deepEqual(await processesMentioning(state()), []);
     });
   },
