@@ -264,6 +264,20 @@ describe(
       assert.deepEqual(problemTypes(await ok(['-d', 'dep', 'cck', '--report'])), []);
     });
 
+    it('a scan while the deployment lock is held is refused at once', async () => {
+      const recreating = refit(['-n', '-d', 'dep', 'recreate']);
+      await waitFor('the deployment lock', 30_000, async () =>
+        /deployment\tdep/.test((await refit(['locks'])).stdout) ? true : undefined,
+      );
+      const refused = await refit(['-d', 'dep', 'cck', '--report']);
+      assert.notEqual(refused.code, 0);
+      assert.match(
+        refused.stdout + refused.stderr,
+        /Unable to get deployment lock, maybe a deployment is in progress/,
+      );
+      assert.equal((await recreating).code, 0);
+    });
+
     it('a disk deleted behind the director is missing_disk; delete_disk_reference forgets it', async () => {
       const cids = await vmCids();
       const [, vmCid] = [...cids.entries()].sort()[0]!;
