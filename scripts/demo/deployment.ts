@@ -6,7 +6,8 @@ import { RELEASE } from './sample-release.ts';
 export const DEPLOYMENT = 'quick';
 export const STEMCELL = { name: 'refit-quick', os: 'refit-minimal', v1: '1.1', v2: '1.2' } as const;
 
-export function cloudConfig(): string {
+/** `net` is the third octet: z1 gets 127.0.<net>.0/24, z2 127.0.<net+1>.0/24. */
+export function cloudConfig(net: number): string {
   return stringify({
     azs: [{ name: 'z1' }, { name: 'z2' }],
     vm_types: [{ name: 'default' }],
@@ -16,8 +17,8 @@ export function cloudConfig(): string {
         name: 'default',
         type: 'manual',
         subnets: [
-          { range: '127.0.80.0/24', gateway: '127.0.80.1', az: 'z1' },
-          { range: '127.0.81.0/24', gateway: '127.0.81.1', az: 'z2' },
+          { range: `127.0.${net}.0/24`, gateway: `127.0.${net}.1`, az: 'z1' },
+          { range: `127.0.${net + 1}.0/24`, gateway: `127.0.${net + 1}.1`, az: 'z2' },
         ],
       },
     ],

@@ -24,12 +24,22 @@ const { values: flags } = parseArgs({
     'state-dir': { type: 'string', default: join(repo, '.state') },
     port: { type: 'string', default: '25555' },
     alias: { type: 'string', default: 'quick' },
+    // Third octet of the VMs' addresses (z1: 127.0.N.0/24, z2: 127.0.N+1.0/24); the e2e takes
+    // its own so it can run beside an operator's demo.
+    net: { type: 'string', default: '80' },
     'no-wait': { type: 'boolean', default: false },
   },
 });
 const stateDir = resolve(flags['state-dir']);
+if (!/^\d+$/.test(flags.port) || !/^\d+$/.test(flags.net) || Number(flags.net) > 254) {
+  process.stderr.write(
+    'usage: main.ts [--state-dir DIR] [--port N] [--alias NAME] [--net 0-254] [--no-wait]\n',
+  );
+  process.exit(2);
+}
 const port = Number(flags.port);
 const alias = flags.alias;
+const net = Number(flags.net);
 const directorState = join(stateDir, 'director');
 const work = join(stateDir, 'demo');
 const logs = join(work, 'logs');
@@ -209,9 +219,9 @@ async function reloadStory(): Promise<void> {
       cli.ok([...e, command!, path!]),
     );
   }
-  await step('update-cloud-config (2 AZs, 127.0.80.0/24 and 127.0.81.0/24)', async () => {
+  await step(`update-cloud-config (2 AZs, 127.0.${net}.0/24 and 127.0.${net + 1}.0/24)`, async () => {
     const path = join(work, 'cloud-config.yml');
-    await writeFile(path, cloudConfig());
+    await writeFile(path, cloudConfig(net));
     await cli.ok([...e, '-n', 'update-cloud-config', path]);
   });
   const m1 = join(work, `manifest-${STEMCELL.v1}.yml`);
@@ -321,6 +331,7 @@ function explore(): void {
 }
 
 async function cleanup(): Promise<void> {
+  if (!director && !hm && (await vmsOnHost(directorState)).length === 0) return;
   say('');
   say('==> stopping: delete-deployment, refit-hm, refit-director, leftover VMs');
   if (director && director.child.exitCode === null) {
@@ -365,7 +376,11 @@ async function main(): Promise<void> {
     say('');
     say(`FAILED: ${(error as Error).message}`);
     const seen = error instanceof DemoError ? error.logs : [];
-    say(`Logs: ${[...new Set([...seen, cliLog, join(logs, 'director.log')])].join(', ')}`);
+    const candidates = [...new Set([...seen, cliLog, join(logs, 'director.log'), join(logs, 'hm.log')])];
+    const present = (await Promise.all(candidates.map(async (l) => ((await exists(l)) ? l : null)))).filter(
+      (l) => l !== null,
+    );
+    if (present.length > 0) say(`Logs: ${present.join(', ')}`);
     process.exitCode = 1;
   }
   if (cleaning) return;

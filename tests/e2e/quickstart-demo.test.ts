@@ -101,7 +101,7 @@ describe(
 
     it('prints the reload table, serves the CLI afterwards, and SIGINT leaves nothing behind', async () => {
       const home = join(work, 'home');
-      demo = runDemo(['--state-dir', state(), '--port', String(port)], home);
+      demo = runDemo(['--state-dir', state(), '--port', String(port), '--net', '82'], home);
       await demo.waitFor(/Press Ctrl-C here/, 900_000);
       const out = demo.output();
       assert.doesNotMatch(out, /FAILED/);
@@ -143,7 +143,10 @@ describe(
 
     it('reruns on the same state dir with --no-wait: reuses stemcells and uploads, cleans up', async () => {
       const built = await stat(join(state(), 'demo/stemcell-1.1/stemcell.tgz'));
-      demo = runDemo(['--state-dir', state(), '--port', String(port), '--no-wait'], join(work, 'home'));
+      demo = runDemo(
+        ['--state-dir', state(), '--port', String(port), '--net', '82', '--no-wait'],
+        join(work, 'home'),
+      );
       const code = await within(demo.exited, 900_000, 'demo --no-wait');
       const out = demo.output();
       assert.equal(code, 0, out);
