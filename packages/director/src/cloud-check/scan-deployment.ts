@@ -5,10 +5,13 @@ import type { InstanceRecord } from '../deployments/deployment-store.ts';
 import { DeploymentStore } from '../deployments/deployment-store.ts';
 import type { Db } from '../db/db.ts';
 import type { EventLog } from '../tasks/task-context.ts';
+import { runPool } from '../updater/run-pool.ts';
 import { ProblemStore } from './problem-store.ts';
 
 /** BOSH's scan waits 10 s for `get_state` (vm_scan_stage.rb, no retry). */
 export const AGENT_SCAN_TIMEOUT_MS = 10_000;
+/** Instances (and disks) checked at once (BOSH's max_threads). */
+const SCAN_THREADS = 32;
 
 export interface ScanDeps {
   readonly db: Db;
@@ -65,18 +68,16 @@ export async function scanDeployment(
 
   const vmStage = deps.events.stage(`Scanning ${expecting.length} VMs`, { total: 2 });
   await vmStage.task('Checking VM states', async () => {
-    await Promise.all(
-      expecting.map(async (instance) => {
-        const result = await scanVm(deps, instance, owners);
-        vms[result]++;
-        if (result === 'missing' || result === 'unresponsive') {
-          const type = result === 'missing' ? 'missing_vm' : 'unresponsive_agent';
-          found.push(
-            await problems.found(deployment, { type, resourceId: instance.id, instanceId: instance.id }),
-          );
-        }
-      }),
-    );
+    await runPool(expecting, SCAN_THREADS, async (instance) => {
+      const result = await scanVm(deps, instance, owners);
+      vms[result]++;
+      if (result === 'missing' || result === 'unresponsive') {
+        const type = result === 'missing' ? 'missing_vm' : 'unresponsive_agent';
+        found.push(
+          await problems.found(deployment, { type, resourceId: instance.id, instanceId: instance.id }),
+        );
+      }
+    });
   });
   await vmStage.task(
     `${vms.ok} OK, ${vms.unresponsive} unresponsive, ${vms.missing} missing, ${vms.unbound} unbound`,
@@ -87,48 +88,46 @@ export async function scanDeployment(
   const withDisks = chosen.filter((i) => i.disk !== null);
   const diskStage = deps.events.stage(`Scanning ${withDisks.length} persistent disks`, { total: 2 });
   await diskStage.task('Looking for inactive disks', async () => {
-    await Promise.all(
-      withDisks.map(async (instance) => {
-        const disk = instance.disk;
-        if (disk === null) return;
-        const exists = await deps.cloud.call('has_disk', [disk.cid], {
-          signal: deps.signal,
-          log: deps.cpiLog,
-        });
-        if (exists === false) {
-          disks.missing++;
-          found.push(
-            await problems.found(deployment, {
-              type: 'missing_disk',
-              resourceId: disk.cid,
-              instanceId: instance.id,
-              data: { disk_cid: disk.cid },
-            }),
-          );
-          return;
-        }
-        // Refit keeps no inactive disks: every recorded disk is the instance's active one.
-        const vmCid = instance.vm?.cid ?? null;
-        if (vmCid === null) {
-          disks.ok++;
-          return;
-        }
-        const ownerVms = owners.get(disk.cid) ?? [];
-        if (ownerVms.length !== 1 || ownerVms[0] !== vmCid) {
-          disks.mountInfoMismatch++;
-          found.push(
-            await problems.found(deployment, {
-              type: 'mount_info_mismatch',
-              resourceId: disk.cid,
-              instanceId: instance.id,
-              data: { owner_vms: ownerVms, disk_cid: disk.cid },
-            }),
-          );
-          return;
-        }
+    await runPool(withDisks, SCAN_THREADS, async (instance) => {
+      const disk = instance.disk;
+      if (disk === null) return;
+      const exists = await deps.cloud.call('has_disk', [disk.cid], {
+        signal: deps.signal,
+        log: deps.cpiLog,
+      });
+      if (exists === false) {
+        disks.missing++;
+        found.push(
+          await problems.found(deployment, {
+            type: 'missing_disk',
+            resourceId: disk.cid,
+            instanceId: instance.id,
+            data: { disk_cid: disk.cid },
+          }),
+        );
+        return;
+      }
+      // Refit keeps no inactive disks: every recorded disk is the instance's active one.
+      const vmCid = instance.vm?.cid ?? null;
+      if (vmCid === null) {
         disks.ok++;
-      }),
-    );
+        return;
+      }
+      const ownerVms = owners.get(disk.cid) ?? [];
+      if (ownerVms.length !== 1 || ownerVms[0] !== vmCid) {
+        disks.mountInfoMismatch++;
+        found.push(
+          await problems.found(deployment, {
+            type: 'mount_info_mismatch',
+            resourceId: disk.cid,
+            instanceId: instance.id,
+            data: { owner_vms: ownerVms, disk_cid: disk.cid },
+          }),
+        );
+        return;
+      }
+      disks.ok++;
+    });
   });
   await diskStage.task(
     `${disks.ok} OK, ${disks.missing} missing, ${disks.inactive} inactive, ${disks.mountInfoMismatch} mount-info mismatch`,
