@@ -126,6 +126,16 @@ for (const backend of testBackends()) {
         'events',
       ])
         await database.db.execute(`DELETE FROM ${table}`);
+      // v1 is what a manifest may still name; the VM row says it runs v2 (after a reload).
+      await new StemcellStore(database.db).insert({
+        name: 'sc',
+        version: '1',
+        operatingSystem: 'ubuntu',
+        cpi: 'fake',
+        cid: 'stemcell-cid-1',
+        sha1: 'x',
+        apiVersion: null,
+      });
       await new StemcellStore(database.db).insert({
         name: 'sc',
         version: '2',
