@@ -2,7 +2,8 @@
 // refit-cpi-local VMs with the real agent heartbeating every 30 s), refit-hm started from the
 // director's state dir with the resurrector on. A VM lost at the IaaS (its supervisor SIGKILLed,
 // then gone from the CPI) times out, the monitor alerts and asks scan_and_fix, and the director
-// brings the instance back on a new VM.
+// brings the instance back on a new VM. Then three of the five VMs are lost at once: meltdown,
+// an alert that says so, and no scan_and_fix.
 import assert from 'node:assert/strict';
 import { execFile } from 'node:child_process';
 import { mkdtemp, readFile, readdir, rm, writeFile } from 'node:fs/promises';
@@ -55,12 +56,12 @@ const manifest = stringify({
   name: 'hmdep',
   releases: [{ name: 'app', version: '1' }],
   stemcells: [{ alias: 'default', os: 'refit-minimal', version: '1' }],
-  update: { canaries: 1, max_in_flight: 2, canary_watch_time: '1000-30000', update_watch_time: '1000-30000' },
+  update: { canaries: 1, max_in_flight: 5, canary_watch_time: '1000-30000', update_watch_time: '1000-30000' },
   instance_groups: [
     {
       name: 'web',
       azs: ['z1'],
-      instances: 2,
+      instances: 5,
       jobs: [{ name: 'web', release: 'app', properties: {} }],
       vm_type: 'default',
       stemcell: 'default',
@@ -76,6 +77,7 @@ describe(
     let work = '';
     let director: DirectorProcess | undefined;
     let hm: HmProcess | undefined;
+    let resurrected = '';
     const cpiState = () => join(work, 'director/cpi-local/state');
     const cpi = () => ({
       command: join(repo, 'packages/cpi-local/bin/refit-cpi-local'),
@@ -160,7 +162,8 @@ describe(
       // Agents heartbeat every 30 s: the timeout must be longer than that.
       await writeFile(
         config,
-        'intervals: {poll_director: 1, analyze_agents: 2, poll_grace_period: 1, agent_timeout: 40}\n',
+        'intervals: {poll_director: 1, analyze_agents: 2, poll_grace_period: 1, agent_timeout: 40}\n' +
+          'resurrector: {minimum_down_jobs: 2, percent_threshold: 0.4}\n',
       );
       hm = HmProcess.spawn([
         '--config',
@@ -175,7 +178,7 @@ describe(
       await hm.waitFor('ready', (l) => l.msg === 'hm ready');
 
       const cids = await vmCids();
-      assert.equal(cids.size, 2);
+      assert.equal(cids.size, 5);
       const [instance, vmCid] = [...cids.entries()].sort()[1]!;
       const status = JSON.parse(await readFile(join(cpiState(), 'vms', vmCid, 'status.json'), 'utf8')) as {
         supervisor: { pid: number };
@@ -206,6 +209,49 @@ describe(
         await new Promise((r) => setTimeout(r, 2000));
       }
       assert.ok(!hm.alerts().some((a) => a.title === 'We are in meltdown'));
+      resurrected = instance;
+    });
+
+    it('three of five VMs lost: meltdown, an alert that says so, no resurrection', async () => {
+      assert.ok(hm && resurrected !== '', 'runs after the first test');
+      // The resurrected instance's unhealthy mark still counts (time_threshold 600 s), so the first
+      // analysis that sees any of the three timed out is already a meltdown (2 of 5 = 40%).
+      const lost = [...(await vmCids()).entries()].filter(([name]) => name !== resurrected).slice(0, 3);
+      for (const [, cid] of lost) {
+        const status = JSON.parse(await readFile(join(cpiState(), 'vms', cid, 'status.json'), 'utf8')) as {
+          supervisor: { pid: number };
+        };
+        process.kill(status.supervisor.pid, 'SIGKILL');
+        await callCpi(cpi(), 'delete_vm', [cid]);
+      }
+      const queuedBefore = hm.lines.filter((l) => l.msg === '(Resurrector) scan_and_fix queued').length;
+      const meltdown = await hm.waitFor(
+        'the meltdown alert',
+        (l) => l.msg === 'alert' && (l.alert as HmAlert).title === 'We are in meltdown',
+        120_000,
+      );
+      assert.match((meltdown.alert as HmAlert).summary, /of 5 agents are unhealthy/);
+      // Every lost agent has timed out and been analysed at least once more: still no request.
+      for (const [name] of lost) {
+        const id = name.split('/')[1];
+        await hm.waitFor(
+          `${name} timed out`,
+          (l) =>
+            l.msg === 'alert' &&
+            (l.alert as HmAlert).title.endsWith('has timed out') &&
+            (l.alert as HmAlert).instance_id === id,
+          120_000,
+        );
+      }
+      const analyses = hm.lines.filter((l) => l.msg === 'Analyzed').length;
+      await hm.waitFor(
+        'two more analyses',
+        () => hm!.lines.filter((l) => l.msg === 'Analyzed').length >= analyses + 2,
+      );
+      assert.equal(
+        hm.lines.filter((l) => l.msg === '(Resurrector) scan_and_fix queued').length,
+        queuedBefore,
+      );
       assert.deepEqual(await hm.stop(), { code: 0, signal: null });
     });
   },
