@@ -432,5 +432,19 @@ for (const backend of testBackends()) {
       assert.ok(i1?.vm && i1.vm.cid !== 'vm-b', 'web/1 recreated');
       assert.ok(logCalls.entries.some((e) => e.endsWith(':run_script:post-deploy')));
     });
+
+    it('scan_and_fix replaces a VM whose agent is unresponsive: the old VM is deleted first', async () => {
+      agents.silent.add('agent-b');
+      const fix = await finishedTask(
+        runner,
+        await call('PUT', '/deployments/dep/scan_and_fix', JSON.stringify({ jobs: { web: ['i-1'] } })),
+      );
+      assert.equal(fix.state, 'done', fix.result ?? '');
+      const deleted = logCalls.entries.indexOf('cpi:delete_vm:vm-b');
+      const created = logCalls.entries.indexOf('cpi:create_vm');
+      assert.ok(deleted >= 0 && created > deleted, logCalls.entries.join('\n'));
+      assert.ok(!cloud.vms.has('vm-b'));
+      assert.deepEqual(await problems(), []);
+    });
   });
 }
