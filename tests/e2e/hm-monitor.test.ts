@@ -1,6 +1,7 @@
 // refit-hm end to end with a real nats-server and agents impersonated by publishing heartbeats;
 // the director's deployments API is a real local HTTPS stand-in (deployments with instances need
-// a full deploy on the real director; hm-director.test.ts runs against the real one).
+// a full deploy on the real director: hm-director.test.ts and hm-resurrect-vms.test.ts run against
+// the real one).
 import assert from 'node:assert/strict';
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
