@@ -3,9 +3,7 @@ import { mkdtemp, readFile, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, beforeEach, describe, it } from 'node:test';
-import type { AgentMethod, AgentMethodArgs, AgentMethodResult } from '@refit/protocol';
-import { CallLog, FakeAgentClient, FakeCloud } from '@refit/testkit/updater-fakes/index.ts';
-import { AgentTimeoutError, type AgentCallOptions } from '../agent-client/agent-client.ts';
+import { CallLog } from '@refit/testkit/updater-fakes/index.ts';
 import type { Blobstore } from '../blobstore/blobstore.ts';
 import { createDirectorLog } from '../config/director-log.ts';
 import { coreMigration } from '../db/core-migration.ts';
@@ -16,48 +14,15 @@ import { DeploymentStore } from '../deployments/deployment-store.ts';
 import { DbEventRecorder } from '../events/db-event-recorder.ts';
 import type { DirectorDeps } from '../feature.ts';
 import { ipReservationsMigration } from '../networking/index.ts';
-import type { InstancePlan } from '../planner/plan-types.ts';
 import { StemcellStore } from '../stemcells/stemcell-store.ts';
 import { finishedTask, routeCaller } from '../stemcells/route-calls.test-support.ts';
 import { taskOutputPath } from '../tasks/task-files.ts';
 import { TaskRunner } from '../tasks/task-runner.ts';
 import { TaskStore } from '../tasks/task-store.ts';
 import { cloudCheckFeature } from './index.ts';
+import { instancePlan, ScanAgents, ScanCloud } from './scan-fakes.test-support.ts';
 
 const log = createDirectorLog({ file: null, level: 'error', stderr: false });
-
-/** The updater's fake CPI, answering has_vm / has_disk from what it holds. */
-class ScanCloud extends FakeCloud {
-  override call(method: string, args: readonly unknown[], options: Parameters<FakeCloud['call']>[2]) {
-    if (method === 'has_vm')
-      return super.call(method, args, options).then(() => this.vms.has(String(args[0])));
-    if (method === 'has_disk')
-      return super.call(method, args, options).then(() => this.disks.has(String(args[0])));
-    return super.call(method, args, options);
-  }
-}
-
-/** The updater's fake agents; `silent` ones never answer, `disks` is what list_disk says. */
-class ScanAgents extends FakeAgentClient {
-  readonly silent = new Set<string>();
-  readonly disks = new Map<string, string[]>();
-  override call<M extends AgentMethod>(
-    agentId: string,
-    method: M,
-    args: AgentMethodArgs<M>,
-    options?: AgentCallOptions,
-  ): Promise<AgentMethodResult<M>> {
-    if (this.silent.has(agentId)) return Promise.reject(new AgentTimeoutError(agentId, method, 'timed out'));
-    if (method === 'list_disk') {
-      void super.call(agentId, method, args, options);
-      return Promise.resolve((this.disks.get(agentId) ?? []) as AgentMethodResult<M>);
-    }
-    return super.call(agentId, method, args, options);
-  }
-}
-
-const instancePlan = (id: string, index: number) =>
-  ({ id, group: 'web', index, az: 'z1', desiredState: 'started', tags: {} }) as unknown as InstancePlan;
 
 for (const backend of testBackends()) {
   describe(`cloud check on ${backend.name}`, { skip: backend.skip }, () => {
