@@ -4,16 +4,16 @@
 // a table of what happened, data checksums verified → the director left running until Ctrl-C,
 // which deletes the deployment and stops everything. `--no-wait` stops right after the table.
 import { execFile } from 'node:child_process';
-import { createHash } from 'node:crypto';
 import { access, mkdir, readFile, writeFile } from 'node:fs/promises';
 import { basename, dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { parseArgs, promisify } from 'node:util';
 import { deleteLeftoverVms, mountsUnder, vmsOnHost } from './cleanup.ts';
 import { cloudConfig, DEPLOYMENT, manifest, STEMCELL } from './deployment.ts';
+import { alreadyUploaded, snapshot } from './director-view.ts';
 import { assertPortFree, DemoError, startLogged, stopProcess, type Started } from './processes.ts';
 import { RefitCli } from './refit-cli.ts';
-import { debugFigures, renderReport, reportRows, timelines, type InstanceSnapshot } from './reload-report.ts';
+import { debugFigures, renderReport, reportRows, timelines } from './reload-report.ts';
 import { RELEASE, sampleRelease } from './sample-release.ts';
 
 const exec = promisify(execFile);
@@ -49,6 +49,7 @@ let director: Started | undefined;
 let hm: Started | undefined;
 let cleaning: Promise<void> | undefined;
 let firstSignalAt = 0;
+let reloadTask: string | undefined;
 const cli = new RefitCli({ bin: join(repo, 'packages/cli/bin/refit'), env: {}, log: cliLog });
 
 const say = (text: string) => process.stdout.write(`${text}\n`);
@@ -69,32 +70,6 @@ async function step<T>(what: string, fn: () => Promise<T>): Promise<T> {
     say('FAILED');
     throw error;
   }
-}
-
-const sha256 = async (path: string) =>
-  readFile(path).then(
-    (b) => createHash('sha256').update(b).digest('hex'),
-    () => null,
-  );
-
-/** Per instance: VM CID, stemcell (as the director records it), checksum of its disk's data. */
-async function snapshot(): Promise<Map<string, InstanceSnapshot>> {
-  const vms = await cli.rows(['-e', alias, '-d', DEPLOYMENT, 'vms']);
-  const details = await cli.rows(['-e', alias, '-d', DEPLOYMENT, 'instances', '--details']);
-  const out = new Map<string, InstanceSnapshot>();
-  for (const vm of vms) {
-    const detail = details.find((d) => d['instance'] === vm['instance']);
-    const disk = (detail?.['disk_cids'] ?? '').split('\n')[0] ?? '';
-    out.set(vm['instance'] ?? '?', {
-      cid: vm['vm_cid'] ?? '',
-      stemcell: vm['stemcell'] ?? '',
-      dataSha256:
-        disk === ''
-          ? null
-          : await sha256(join(directorState, 'cpi-local/state/disks', disk, 'data/web/data')),
-    });
-  }
-  return out;
 }
 
 async function buildStemcell(version: string): Promise<string> {
@@ -157,28 +132,6 @@ async function logIn(url: string): Promise<void> {
   await login.ok(['-e', alias, 'log-in']);
 }
 
-/** `stemcell 1.1`, `rootfs 1.2`, `release 1`: what of the demo's artifacts the director has. */
-async function alreadyUploaded(e: readonly string[]): Promise<Set<string>> {
-  const has = new Set<string>();
-  const version = (r: Record<string, string>) => (r['version'] ?? '').replace(/\*$/, '');
-  for (const r of await cli.rows([...e, 'stemcells'])) {
-    if (r['name'] === STEMCELL.name) has.add(`stemcell ${version(r)}`);
-  }
-  for (const r of await cli.rows([...e, 'rootfs'])) {
-    if (r['name'] === STEMCELL.name) has.add(`rootfs ${version(r)}`);
-  }
-  for (const r of await cli.rows([...e, 'releases'])) {
-    if (r['name'] === RELEASE.name) has.add(`release ${version(r)}`);
-  }
-  const ours = [
-    `stemcell ${STEMCELL.v1}`,
-    `stemcell ${STEMCELL.v2}`,
-    `rootfs ${STEMCELL.v2}`,
-    `release ${RELEASE.version}`,
-  ];
-  return new Set(ours.filter((o) => has.has(o)));
-}
-
 async function reloadStory(): Promise<void> {
   if (process.getuid?.() !== 0) {
     throw new DemoError(
@@ -200,7 +153,7 @@ async function reloadStory(): Promise<void> {
   );
   await step(`refit alias-env ${alias} + log-in`, () => logIn(url));
   const e = ['-e', alias];
-  const uploaded = await step('checking what the director already has', () => alreadyUploaded(e));
+  const uploaded = await step('checking what the director already has', () => alreadyUploaded(cli, e));
   const missing = (kind: string, version: string) => !uploaded.has(`${kind} ${version}`);
   const uploads = [
     ...(missing('stemcell', STEMCELL.v1) ? [['upload-stemcell', join(v1, 'stemcell.tgz')]] : []),
@@ -233,7 +186,7 @@ async function reloadStory(): Promise<void> {
     () => cli.ok([...e, '-n', '-d', DEPLOYMENT, 'deploy', m1], 900_000),
   );
   const before = await step('reading VMs and checksums of the data on each persistent disk', async () => {
-    const shot = await snapshot();
+    const shot = await snapshot(cli, ['-e', alias], directorState);
     const missing = [...shot].filter(([, s]) => s.dataSha256 === null).map(([i]) => i);
     if (shot.size !== 3 || missing.length > 0) {
       throw new DemoError(
@@ -282,9 +235,10 @@ async function reloadStory(): Promise<void> {
       );
     }
     if (task === undefined) throw new DemoError('no task id in the reload output', [cliLog]);
+    reloadTask = task;
     return { task, seconds: (Date.now() - started) / 1000 };
   });
-  const after = await snapshot();
+  const after = await snapshot(cli, ['-e', alias], directorState);
   const events = (await cli.ok([...e, 'task', reload.task, '--event'])).stdout;
   const debug = (await cli.ok([...e, 'task', reload.task, '--debug'])).stdout;
   const rows = reportRows({ before, after, plan, events: timelines(events), debug: debugFigures(debug) });
@@ -316,7 +270,7 @@ async function reloadStory(): Promise<void> {
   }
 }
 
-function explore(): void {
+function explore(reloadTask: string | undefined): void {
   const bin = join(repo, 'packages/cli/bin');
   say('');
   say(`The director keeps running: ${`https://127.0.0.1:${port}`} (state ${directorState}, logs ${logs}).`);
@@ -326,7 +280,11 @@ function explore(): void {
   say(`    refit -e ${alias} -d ${DEPLOYMENT} instances --details`);
   say(`    refit -e ${alias} stemcells`);
   say(`    refit -e ${alias} tasks --recent`);
-  say(`    refit -e ${alias} task N --debug      # N from tasks --recent; --event, --cpi too`);
+  say(
+    reloadTask === undefined
+      ? `    refit -e ${alias} task N --debug      # N from tasks --recent; --event, --cpi too`
+      : `    refit -e ${alias} task ${reloadTask} --debug      # the reload task; --event, --cpi too`,
+  );
   say('Press Ctrl-C here to delete the deployment and stop the director, health monitor and all VMs.');
 }
 
@@ -390,7 +348,7 @@ async function main(): Promise<void> {
     if (failed) process.exitCode = 1;
     return;
   }
-  explore();
+  explore(reloadTask);
   // Stay up until a signal; the director exiting on its own ends the demo too.
   await director.exited;
   if (!cleaning) {
