@@ -10,10 +10,11 @@ export class RebootedOnOtherVersion extends DirectorError {
   }
 }
 
-const REPLY_MS = 2000;
+/** Reply timeout of each poll: short, a message sent while the VM is down is lost. */
+const REPLY_MS = 1000;
 
 /**
- * After `reboot`: polls `get_state` (2 s per reply) until the same agent reports `version` as
+ * After `reboot`: polls `get_state` every 0.25 s (1 s per reply) until the same agent reports `version` as
  * its booted stemcell. An agent that answers with another version after it was seen down (a
  * failed or slow call: the client retries timeouts), or at the deadline, booted a fallback root:
  * `RebootedOnOtherVersion`.
@@ -34,9 +35,9 @@ export async function waitForBootedVersion(
         signal: AbortSignal.any([deps.signal, AbortSignal.timeout(REPLY_MS * 3 + 1000)]),
         replyTimeoutMs: REPLY_MS,
       });
-      // The client retries get_state on timeouts: an answer that took that long came after a
+      // The client retries get_state on timeouts: an answer after two of them came after a
       // silence, i.e. from the agent of the next boot.
-      if (deps.clock.now() - asked >= REPLY_MS) wentDown = true;
+      if (deps.clock.now() - asked >= 2 * REPLY_MS) wentDown = true;
       last = state.stemcell ?? null;
       if (last?.version === want.version) return last;
       if (wentDown && last !== null) {
@@ -50,7 +51,7 @@ export async function waitForBootedVersion(
       wentDown = true;
       lastError = (error as Error).message;
     }
-    await deps.clock.sleep(500, deps.signal);
+    await deps.clock.sleep(250, deps.signal);
   }
   throw new RebootedOnOtherVersion(
     last !== null
