@@ -160,7 +160,7 @@ describe('refit deploy --dry-run against refit-director (test CPI)', { timeout: 
     const rows = plan.split('\n').filter((l) => l.startsWith('web/'));
     assert.equal(rows.length, 2, plan);
     for (const row of rows)
-      assert.match(row, /^web\/[0-9a-f-]{36} \(\d\) +z[12] +create +- +new instance +- {2}$/);
+      assert.match(row, /^web\/[0-9a-f-]{36} \(\d\) +z[12] +create +- +new instance +(-|0 B) {2}$/);
     assert.match(plan, /\n2 instances\n\nSucceeded\n$/);
 
     assert.equal((await refit(['deployments'])).stdout, '');
