@@ -15,6 +15,7 @@ import {
   RunScriptArgs,
   UpdateSettingsArgs,
 } from './agent-actions.ts';
+import { MigrateDiskArgs, MigrateDiskResult } from './disk-migration.ts';
 import { RebootArgs, RebootResult, UpdateRootfsArgs, UpdateRootfsResult } from './rootfs-staging.ts';
 
 const NoArgs = z.tuple([]);
@@ -44,6 +45,8 @@ export const AgentMethods = {
   mount_disk: { args: DiskCidArgs, result: Anything },
   unmount_disk: { args: DiskCidArgs, result: Anything },
   remove_persistent_disk: { args: DiskCidArgs, result: Anything },
+  /** Copies the store onto the new disk and mounts it in place of the old one. */
+  migrate_disk: { args: MigrateDiskArgs, result: MigrateDiskResult },
   compile_package: { args: CompilePackageArgs, result: CompilePackageResult },
   fetch_logs: {
     args: FetchLogsArgs,

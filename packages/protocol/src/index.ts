@@ -16,3 +16,4 @@ export * from './api-cli-deployments.ts';
 export * from './hm.ts';
 export * from './stemcell.ts';
 export * from './rootfs-staging.ts';
+export * from './disk-migration.ts';

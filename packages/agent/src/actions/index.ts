@@ -9,6 +9,7 @@ import { getState } from './get-state.ts';
 import { getTask } from './get-task.ts';
 import { info } from './info.ts';
 import { listDisk } from './list-disk.ts';
+import { migrateDisk } from './migrate-disk.ts';
 import { mountDisk } from './mount-disk.ts';
 import { ping } from './ping.ts';
 import { prepare } from './prepare.ts';
@@ -39,6 +40,7 @@ const all: readonly AnyAction[] = [
   mountDisk,
   unmountDisk,
   removePersistentDisk,
+  migrateDisk,
   compilePackage,
   fetchLogs,
   updateRootfs,

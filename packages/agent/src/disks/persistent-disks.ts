@@ -5,6 +5,7 @@ import type { DiskHint } from '@refit/protocol';
 import { AgentError, AgentErrorCode } from '../errors.ts';
 import type { AgentPaths } from '../paths.ts';
 import { writeJsonAtomic, type SettingsStore } from '../settings.ts';
+import { copyTree } from './copy-tree.ts';
 import type { Mounter } from './mounter.ts';
 
 const Mounted = z.object({ cid: z.string(), path: z.string() });
@@ -46,7 +47,8 @@ export class PersistentDisks {
     return (await this.#mounter.isMountPoint(this.#paths.store)) ? [recorded.cid] : [];
   }
 
-  async mount(cid: string): Promise<void> {
+  /** The directory the CPI made visible for a disk (its hint), checked. */
+  async #source(cid: string): Promise<string> {
     const hint = this.#settings.persistentDisks()[cid];
     if (hint === undefined) {
       throw new AgentError(
@@ -64,6 +66,11 @@ export class PersistentDisks {
         { cause },
       );
     }
+    return source;
+  }
+
+  async mount(cid: string): Promise<void> {
+    const source = await this.#source(cid);
     const mounted = await this.list();
     if (mounted.includes(cid)) return;
     if (mounted.length > 0) {
@@ -92,6 +99,44 @@ export class PersistentDisks {
     if (cid === undefined) return null;
     await this.mount(cid);
     return cid;
+  }
+
+  /**
+   * `migrate_disk`: the old disk is on /var/vcap/store, the new one only attached. The new disk
+   * is mounted on /var/vcap/store_migration_target (BOSH's name), the store copied onto it, both
+   * unmounted, and the new disk mounted on the store. Until the last step the old disk stays
+   * mounted and recorded, so a failure leaves the instance as it was. A retried call whose
+   * migration already happened answers at once.
+   */
+  async migrate(oldCid: string, newCid: string, signal: AbortSignal): Promise<void> {
+    const mounted = await this.list();
+    if (mounted.includes(newCid)) return;
+    if (!mounted.includes(oldCid)) {
+      throw new AgentError(
+        AgentErrorCode.Disk,
+        `cannot migrate from disk ${oldCid}: it is not mounted on ${this.#paths.store}`,
+      );
+    }
+    const source = await this.#source(newCid);
+    const target = join(this.#paths.vcap, 'store_migration_target');
+    await mkdir(target, { recursive: true });
+    if (await this.#mounter.isMountPoint(target)) await this.#mounter.unmount(target);
+    await this.#mounter.bind(source, target);
+    try {
+      await copyTree(this.#paths.store, target, signal);
+    } finally {
+      await this.#mounter.unmount(target);
+    }
+    const recorded = await this.#recorded();
+    await this.#mounter.unmount(this.#paths.store);
+    try {
+      await this.#mounter.bind(source, this.#paths.store);
+    } catch (cause) {
+      // Put the old disk back so the store is never left empty under the recorded CID.
+      if (recorded !== null) await this.#mounter.bind(recorded.path, this.#paths.store);
+      throw cause;
+    }
+    await writeJsonAtomic(this.#stateFile, { cid: newCid, path: source });
   }
 
   /** Answers BOSH's message; a disk that is not mounted is not an error. */
