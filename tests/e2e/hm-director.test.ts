@@ -8,6 +8,7 @@ import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import type { HmAlert } from '@refit/protocol';
 import {
+  eventually,
   startDirector,
   type DirectorProcess,
 } from '../../packages/director/src/api/director-process.test-support.ts';
@@ -76,10 +77,21 @@ describe('refit-hm with the real director', () => {
       (l) =>
         l.msg === 'alert' && (l.alert as HmAlert).title === 'lonely-agent is not a part of any deployment',
     );
-    await hm.waitFor(
-      'no director events route',
-      (l) => l.msg === 'the director has no POST /events: alerts are not recorded as director events',
+    const rogue = hm.alerts().find((a) => a.title === 'lonely-agent is not a part of any deployment')!;
+    // The alert is recorded as a director event (BOSH's event_logger plugin, `POST /events`).
+    const events = await eventually(
+      'the rogue alert among the director events',
+      async () =>
+        (await director.request({ path: '/events?object_type=alert' })).json<
+          Array<{ action: string; object_name: string; user: string; context: { message: string } }>
+        >(),
+      (list) => list.some((e) => e.object_name === rogue.id),
     );
+    const event = events.find((e) => e.object_name === rogue.id)!;
+    assert.equal(event.action, 'create');
+    assert.equal(event.user, director.auth.client);
+    assert.match(event.context.message, /^lonely-agent is not a part of any deployment\. Alert @ /);
+    assert.ok(!hm.lines.some((l) => l.msg.startsWith('the director has no POST /events')));
 
     assert.deepEqual(await director.stop(), { code: 0, signal: null });
     await hm.waitFor('the director is down', (l) => l.msg === 'cannot reach the director: retrying');

@@ -2,7 +2,8 @@ import type { EventItem } from '@refit/protocol';
 import type { Db, SqlValue } from '../db/db.ts';
 import type { EventRecorder } from '../feature.ts';
 
-type RecordInput = Parameters<EventRecorder['record']>[0];
+/** An event; `timestampMs` (when it happened, if not now) only for events posted to `POST /events`. */
+type RecordInput = Parameters<EventRecorder['record']>[0] & { readonly timestampMs?: number };
 
 interface EventRow {
   id: number;
@@ -49,7 +50,7 @@ export class DbEventRecorder implements EventRecorder {
        VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11) RETURNING id`,
       [
         event.parentId === undefined || event.parentId === null ? null : Number(event.parentId),
-        this.#now(),
+        event.timestampMs ?? this.#now(),
         event.user,
         event.action,
         event.objectType,

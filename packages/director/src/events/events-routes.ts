@@ -1,3 +1,5 @@
+import { z } from 'zod';
+import { readJson } from '../api/body.ts';
 import type { Route } from '../api/route.ts';
 import { ValidationInvalidType } from '../errors.ts';
 import type { DbEventRecorder, EventQuery } from './db-event-recorder.ts';
@@ -12,7 +14,28 @@ export function parseTime(name: string, value: string): number {
   return ms;
 }
 
-/** `GET /events` (reference §1.12): newest first, at most 200. */
+/**
+ * `POST /events` body, as BOSH's events controller reads it (the health monitor's event_logger
+ * plugin sends `action: create, object_type: alert`): action, object_type and object_name are
+ * required; timestamp is unix seconds (or a date), now when absent.
+ */
+const CreateEventBody = z.object({
+  action: z.string().min(1),
+  object_type: z.string().min(1),
+  object_name: z.string().min(1),
+  timestamp: z.union([z.string(), z.number()]).nullish(),
+  deployment: z.string().nullish(),
+  instance: z.string().nullish(),
+  error: z.string().nullish(),
+  context: z.record(z.string(), z.unknown()).nullish(),
+});
+
+const EVENT_BODY_LIMIT = 64 * 1024;
+
+/**
+ * `GET /events` (reference §1.12): newest first, at most 200. `POST /events`: records one
+ * event as the authenticated user (BOSH's route, used by the health monitor for its alerts).
+ */
 export function eventRoutes(recorder: DbEventRecorder): Route[] {
   return [
     {
@@ -51,6 +74,27 @@ export function eventRoutes(recorder: DbEventRecorder): Route[] {
           if (value !== undefined) filter[key] = value;
         }
         return { kind: 'json', body: await recorder.list(filter) };
+      },
+    },
+    {
+      method: 'POST',
+      path: '/events',
+      async handle(request) {
+        const body = await readJson(request, CreateEventBody, EVENT_BODY_LIMIT);
+        const timestamp = body.timestamp ?? null;
+        await recorder.record({
+          action: body.action,
+          objectType: body.object_type,
+          objectName: body.object_name,
+          user: request.user,
+          deployment: body.deployment ?? null,
+          instance: body.instance ?? null,
+          error: body.error ?? null,
+          context: body.context ?? {},
+          ...(timestamp === null ? {} : { timestampMs: parseTime('timestamp', String(timestamp)) }),
+        });
+        // As BOSH: 200, no body.
+        return { kind: 'empty', status: 200 };
       },
     },
   ];
