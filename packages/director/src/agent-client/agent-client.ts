@@ -6,6 +6,11 @@ export interface AgentCallOptions {
   readonly signal?: AbortSignal;
   /** How long to wait for each reply (the first one and every `get_task`); default 45 s. */
   readonly replyTimeoutMs?: number;
+  /**
+   * An asynchronous action's `progress` (what its running `get_task` answers carry), at every
+   * poll that has one. Called synchronously: keep it cheap, rate-limit what it emits.
+   */
+  readonly onProgress?: (progress: unknown) => void;
 }
 
 export interface AgentWaitOptions {
@@ -29,7 +34,8 @@ export interface AgentClient {
   /**
    * Sends one action and resolves with its final value, parsed with the method's result schema.
    * An asynchronous answer (`{agent_task_id, state: "running"}`) is followed with `get_task`
-   * every poll interval (1 s) until it ends. Timeouts are retried as BOSH does (`get_state` ×2,
+   * until it ends: first after 50 ms, then at twice the previous interval up to 1 s (BOSH's
+   * fixed interval), so a short task costs tens of ms and a long one at most a poll a second. Timeouts are retried as BOSH does (`get_state` ×2,
    * `get_task` ×4).
    *
    * Throws `AgentError` when the agent answers an exception (its message kept),

@@ -25,8 +25,15 @@ export interface NatsAgentClientOptions {
   readonly log: DirectorLog;
   /** Per reply; default 45 s (BOSH). */
   readonly replyTimeoutMs?: number;
-  /** Between `get_task` polls; default 1 s (BOSH). */
+  /**
+   * The longest wait between `get_task` polls; default 1 s (BOSH's fixed interval). Polls start
+   * at `pollFirstMs` and double up to it.
+   */
   readonly pollIntervalMs?: number;
+  /** The wait before the first `get_task`; default 50 ms (or `pollIntervalMs` if shorter). Equal to `pollIntervalMs`: a fixed interval. */
+  readonly pollFirstMs?: number;
+  /** How the client waits between polls (tests inject a recording one); default a timer. */
+  readonly sleep?: (ms: number, signal: AbortSignal | undefined) => Promise<void>;
   /** `waitUntilReady`'s default deadline; default 600 s (BOSH's agent_wait_timeout). */
   readonly waitTimeoutMs?: number;
 }
@@ -34,6 +41,21 @@ export interface NatsAgentClientOptions {
 /** Retries after a timed-out reply, per method (BOSH's agent_client.rb). */
 const RETRIES_ON_TIMEOUT: Partial<Record<string, number>> = { get_state: 2, get_task: 4 };
 const PING_TIMEOUT_MS = 1000;
+/** The first `get_task` poll's delay when not configured. */
+export const FIRST_POLL_MS = 50;
+
+/**
+ * The waits between `get_task` polls: `first`, then doubling up to `max` (fast for short agent
+ * tasks such as stop or apply, at most one poll per `max` for long ones). `first >= max` is a
+ * fixed interval.
+ */
+export function pollDelay(poll: number, first: number, max: number): number {
+  if (first >= max) return max;
+  return Math.min(max, first * 2 ** Math.min(poll, 30));
+}
+
+const timerSleep = (ms: number, signal: AbortSignal | undefined): Promise<void> =>
+  sleep(ms, undefined, signal ? { signal } : {});
 
 interface Pending {
   resolve(reply: AgentResponse): void;
@@ -97,7 +119,7 @@ export class NatsAgentClient implements AgentClient {
       options.signal,
     );
     const taskId = runningTaskId(reply);
-    if (taskId !== null) reply = await this.#poll(agentId, method, taskId, timeoutMs, options.signal);
+    if (taskId !== null) reply = await this.#poll(agentId, method, taskId, timeoutMs, options);
     if ('exception' in reply) throw new AgentError(agentId, method, reply.exception.message);
     const parsed = AgentMethods[method].result.safeParse(finalValue(reply.value));
     if (!parsed.success) {
@@ -154,14 +176,31 @@ export class NatsAgentClient implements AgentClient {
     method: string,
     taskId: string,
     timeoutMs: number,
-    signal: AbortSignal | undefined,
+    options: AgentCallOptions,
   ): Promise<Reply> {
-    const interval = this.#options.pollIntervalMs ?? 1000;
+    const { signal, onProgress } = options;
+    const max = this.#options.pollIntervalMs ?? 1000;
+    const first = Math.min(this.#options.pollFirstMs ?? FIRST_POLL_MS, max);
+    const wait = this.#options.sleep ?? timerSleep;
     try {
-      for (;;) {
-        await sleep(interval, undefined, signal ? { signal } : {});
+      for (let poll = 0; ; poll++) {
+        await wait(pollDelay(poll, first, max), signal);
+        signal?.throwIfAborted();
         const reply = await this.#sendWithRetries(agentId, 'get_task', [taskId], timeoutMs, signal);
         if (runningTaskId(reply) === null) return reply;
+        const progress = (reply as { value: { progress?: unknown } }).value.progress;
+        if (progress !== undefined && onProgress !== undefined) {
+          try {
+            onProgress(progress);
+          } catch (error) {
+            // A progress report never fails the action it reports on.
+            this.#options.log.warn('progress callback failed', {
+              agent_id: agentId,
+              method,
+              error: String(error),
+            });
+          }
+        }
       }
     } catch (error) {
       if (signal?.aborted === true) {
