@@ -1,6 +1,6 @@
 import type { DiskHint } from '@refit/protocol';
 import type { CurrentDisk, InstancePlan } from '../planner/plan-types.ts';
-import { BugError, DirectorError } from '../errors.ts';
+import { BugError } from '../errors.ts';
 import { cpiCall } from './instance-label.ts';
 import type { StoredVm, UpdaterDeps } from './updater-ports.ts';
 
@@ -100,20 +100,45 @@ export async function deleteDiskStep(deps: UpdaterDeps, plan: InstancePlan, disk
 }
 
 /**
- * A persistent disk whose size or cloud properties changed (reference §4.2). BOSH creates and
- * attaches a new disk, has the agent `migrate_disk` (copy the data, mount the new disk in place
- * of the old), then detaches and deletes the old one. Refit's agent protocol has no
- * `migrate_disk` yet, so the update is refused before the old disk is touched.
+ * A persistent disk whose size or cloud properties changed (reference §4.2, BOSH's
+ * `DiskManager#update_persistent_disk`): `create_disk` placed with the VM, CPI `attach_disk` +
+ * agent `add_persistent_disk` (not mounted: the old disk is still on /var/vcap/store), agent
+ * `migrate_disk(old, new)` copies the store and mounts the new disk in its place. Only then does
+ * the director switch its record to the new disk and detach and delete the old one (BOSH orphans
+ * it; Refit deletes it). A failure before the switch removes the new disk again, best effort, and
+ * leaves the old one recorded and mounted, so the next deploy starts over from it.
  */
-export function migrateDiskStep(plan: InstancePlan, old: CurrentDisk): never {
-  throw new DiskMigrationUnsupported(
-    `'${plan.group}/${plan.id} (${plan.index})': changing persistent disk ${old.cid} (${old.size} MB) to ${plan.persistentDisk?.size ?? 0} MB needs the agent's migrate_disk, which Refit's agent does not offer yet`,
-  );
+export async function migrateDiskStep(
+  deps: UpdaterDeps,
+  plan: InstancePlan,
+  vm: StoredVm,
+  old: CurrentDisk,
+): Promise<CurrentDisk> {
+  const wanted = plan.persistentDisk;
+  if (wanted === null) throw new BugError(`instance ${plan.id} wants no persistent disk`);
+  const cid = await cpiCall(deps, 'create_disk', [wanted.size, wanted.cloudProperties, vm.cid]);
+  if (typeof cid !== 'string' || cid === '')
+    throw new BugError(`create_disk answered ${JSON.stringify(cid)}`);
+  await deps.record({ action: 'create', objectType: 'disk', objectName: cid, instance: instanceName(plan) });
+  try {
+    await attachDiskStep(deps, plan, vm, cid, { mount: false });
+    await deps.agents.call(vm.agentId, 'migrate_disk', [old.cid, cid], { signal: deps.signal });
+  } catch (error) {
+    await abandonDisk(deps, vm, cid);
+    throw error;
+  }
+  const disk: CurrentDisk = { cid, size: wanted.size, cloudProperties: wanted.cloudProperties };
+  await deps.store.diskCreated(plan.id, disk);
+  await deps.store.diskDeleted(plan.id, old.cid);
+  await detachDiskStep(deps, plan, vm, old.cid);
+  await deleteDiskStep(deps, plan, old.cid);
+  return disk;
 }
 
-export class DiskMigrationUnsupported extends DirectorError {
-  static readonly code = 160001;
-  constructor(message: string) {
-    super(160001, 400, message);
-  }
+/** Undoes a new disk the director never recorded; errors here would hide the one that matters. */
+async function abandonDisk(deps: UpdaterDeps, vm: StoredVm, cid: string): Promise<void> {
+  const call = { signal: deps.signal };
+  await cpiCall(deps, 'detach_disk', [vm.cid, cid]).catch(() => undefined);
+  await deps.agents.call(vm.agentId, 'remove_persistent_disk', [cid], call).catch(() => undefined);
+  await cpiCall(deps, 'delete_disk', [cid]).catch(() => undefined);
 }

@@ -127,7 +127,7 @@ export async function updateInstance(
       disk.size !== plan.persistentDisk.size ||
       JSON.stringify(disk.cloudProperties) !== JSON.stringify(plan.persistentDisk.cloudProperties)
     ) {
-      migrateDiskStep(plan, disk);
+      disk = await migrateDiskStep(deps, plan, vm, disk);
     }
   } else if (disk !== null) {
     await detachDiskStep(deps, plan, vm, disk.cid, responsive);

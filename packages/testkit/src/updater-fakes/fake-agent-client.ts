@@ -44,6 +44,7 @@ export class FakeAgentClient implements AgentClient {
     if (method === 'drain') value = list[0] === 'status' ? 0 : this.drainSeconds;
     else if (method === 'get_state') value = this.#state(agentId);
     else if (method === 'list_disk') value = [];
+    else if (method === 'migrate_disk') value = { mounted: list[1] };
     return Promise.resolve(value as AgentMethodResult<M>);
   }
 

@@ -2,7 +2,10 @@ import type { CurrentDisk } from '@refit/director/planner/plan-types.ts';
 import type { AppliedState, InstanceStateStore, StoredVm } from '@refit/director/updater/updater-ports.ts';
 import type { CallLog } from './call-log.ts';
 
-/** What the updater recorded, per instance; calls go to the log as `store:<method>:<id>`. */
+/**
+ * What the updater recorded, per instance; calls go to the log as `store:<method>:<id>` (disk
+ * calls as `store:<method>:<id>:<disk cid>`; VM calls are not logged).
+ */
 export class FakeInstanceStateStore implements InstanceStateStore {
   readonly instances = new Map<
     string,
@@ -37,10 +40,12 @@ export class FakeInstanceStateStore implements InstanceStateStore {
     return Promise.resolve();
   }
   diskCreated(id: string, disk: CurrentDisk): Promise<void> {
+    this.#log.add(`store:diskCreated:${id}:${disk.cid}`);
     this.#get(id).disk = disk;
     return Promise.resolve();
   }
   diskDeleted(id: string, cid: string): Promise<void> {
+    this.#log.add(`store:diskDeleted:${id}:${cid}`);
     const row = this.#get(id);
     if (row.disk?.cid === cid) row.disk = null;
     return Promise.resolve();
