@@ -26,6 +26,7 @@ import {
   type JobTemplateFiles,
   type RenderedInstance,
 } from '../templates/index.ts';
+import { planLinks } from '../links/plan-links.ts';
 import { contentHashes, groupContents, templateSpec, type GroupContents } from './instance-specs.ts';
 import { DeploymentStore } from './deployment-store.ts';
 import { reloadableStemcells } from './reload-preflight.ts';
@@ -134,6 +135,8 @@ export async function prepareDeployment(input: PrepareInput): Promise<PreparedDe
     reloadable: await reloadableStemcells(db),
   });
 
+  // Links resolve before anything renders: a link error names every consumer at once (BOSH).
+  const links = planLinks(plan, releases, compiled.properties);
   const templates = new Map<string, JobTemplateFiles>();
   const instances = new Map<string, PreparedInstance>();
   const hashes = new Map<string, RenderedHashes>();
@@ -173,6 +176,7 @@ export async function prepareDeployment(input: PrepareInput): Promise<PreparedDe
           monit: files.monit,
           manifestProperties: w.properties[n] ?? {},
           release: { name: release.release.releaseName, version: release.release.version },
+          links: links.get(w.instance.group)?.get(job.name) ?? {},
         };
       }),
       blobstore: input.blobstore,
