@@ -165,6 +165,8 @@ export const BootedStemcell = z.object({
   os: z.string().optional(),
   /** sha256 of the booted root's root.tar, when it was staged by update_rootfs (OS reload). */
   root_digest: z.string().optional(),
+  /** Identifies the boot (the boot step's boot number and time): a new value after every reboot. */
+  boot_id: z.string().optional(),
 });
 export type BootedStemcell = z.infer<typeof BootedStemcell>;
 

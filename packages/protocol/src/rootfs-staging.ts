@@ -5,8 +5,21 @@ import { z } from 'zod';
  * the VM's boot step and the agent share on the ephemeral disk.
  */
 
-/** `update_rootfs(blobstore_id, multi_digest)`: stage a generic stemcell (rootfs.tgz). */
-export const UpdateRootfsArgs = z.tuple([z.string().min(1), z.string().min(1)]);
+/**
+ * `update_rootfs`'s optional third argument. `force`: stage into a fresh root directory even
+ * when the same root is already staged or running (`recreate --strategy reload` repairing a
+ * drifted root); the next boot then boots that fresh copy. Sent only when set, so agents that
+ * know only two arguments keep working for ordinary reloads.
+ */
+export const UpdateRootfsOptions = z.object({ force: z.boolean().optional() });
+export type UpdateRootfsOptions = z.infer<typeof UpdateRootfsOptions>;
+
+/** `update_rootfs(blobstore_id, multi_digest[, options])`: stage a generic stemcell (rootfs.tgz). */
+export const UpdateRootfsArgs = z.tuple([
+  z.string().min(1),
+  z.string().min(1),
+  UpdateRootfsOptions.optional(),
+]);
 export type UpdateRootfsArgs = z.infer<typeof UpdateRootfsArgs>;
 
 export const RootfsStagingPhase = z.enum(['downloading', 'verifying', 'unpacking', 'installing', 'staged']);

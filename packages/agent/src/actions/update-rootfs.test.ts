@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { createHash } from 'node:crypto';
-import { lstat, readdir, readFile, readlink, stat, writeFile } from 'node:fs/promises';
+import { lstat, readdir, readFile, readlink, rm, stat, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { PassThrough } from 'node:stream';
 import { gzipSync } from 'node:zlib';
@@ -80,14 +80,18 @@ describe('update_rootfs', () => {
     await writeFile(join(f.blobs, id), bytes);
     return `sha256:${createHash('sha256').update(bytes).digest('hex')}`;
   };
-  const stage = (id: string, digest: string) => {
+  const stage = (id: string, digest: string, options?: { force?: boolean }) => {
     const controller = new AbortController();
     const original = f.ctx.tasks.report.bind(f.ctx.tasks);
     f.ctx.tasks.report = (signal, p) => {
       if (signal === controller.signal) progress.push(p as UpdateRootfsProgress);
       original(signal, p);
     };
-    return f.run<UpdateRootfsResult>(updateRootfs, [id, digest], controller.signal);
+    return f.run<UpdateRootfsResult>(
+      updateRootfs,
+      options === undefined ? [id, digest] : [id, digest, options],
+      controller.signal,
+    );
   };
   const paths = () => rootfsPaths(f.base);
 
@@ -180,5 +184,36 @@ describe('update_rootfs', () => {
     assert.equal(after?.current.root, root);
     assert.equal(after?.previous?.version, '1');
     assert.deepEqual(await readdir(paths().roots), [staged]);
+  });
+
+  it('force restages the running root into a fresh directory, leaving the running one alone', async () => {
+    // After the commit above: roots/<sha> runs as current; the boot step consumed next.json.
+    await rm(paths().nextFile, { force: true });
+    const digest = await put('rootfs-2', await rootfsTgz('2'));
+    const plain = await stage('rootfs-2', digest);
+    assert.equal(plain.already_staged, true, 'the running root is not staged again without force');
+    const running = plain.staged_root;
+    const marker = join(f.base, running, 'etc/drift');
+    await writeFile(marker, 'drifted\n');
+
+    const forced = await stage('rootfs-2', digest, { force: true });
+    assert.equal(forced.already_staged, false);
+    assert.equal(forced.sha256, plain.sha256);
+    assert.equal(forced.staged_root, `${running}.1`);
+    assert.ok(forced.bytes_fetched > 0, 'downloaded again');
+    const fresh = join(f.base, forced.staged_root);
+    assert.equal(await readFile(join(fresh, 'etc/os-release'), 'utf8'), 'VERSION_ID=2\n');
+    await assert.rejects(stat(join(fresh, 'etc/drift')), /ENOENT/);
+    assert.equal(await readFile(marker, 'utf8'), 'drifted\n', 'the running root is untouched');
+    const record = RootfsBootRecord.parse(JSON.parse(await readFile(paths().nextFile, 'utf8')));
+    assert.equal(record.root, forced.staged_root, 'the next boot boots the fresh copy');
+
+    // Staged (next.json names it): a plain staging is a no-op that answers the fresh copy.
+    const again = await stage('rootfs-2', digest);
+    assert.equal(again.already_staged, true);
+    assert.equal(again.staged_root, forced.staged_root);
+    // A second force picks the next free name.
+    const twice = await stage('rootfs-2', digest, { force: true });
+    assert.equal(twice.staged_root, `${running}.2`);
   });
 });

@@ -27,6 +27,11 @@ export interface StageRequest {
   readonly blobstore: BlobstoreSettings;
   readonly paths: RootfsPaths;
   readonly installTimeoutMs: number;
+  /**
+   * Restage even when this root is already staged or running: unpack it again into a fresh
+   * directory (`roots/<sha256>.<n>`) and install that, so the next boot runs a pristine copy.
+   */
+  readonly force?: boolean;
   readonly limits?: DownloadLimits;
   readonly report: (progress: UpdateRootfsProgress) => void;
   readonly signal: AbortSignal;
@@ -91,8 +96,9 @@ export async function stageRootfs(req: StageRequest): Promise<UpdateRootfsResult
     (t) => JSON.parse(t) as { version: string; sha256: string },
     () => null,
   );
-  if (known !== null && (await alreadyInstalled(paths, known.sha256))) {
-    const staged = `${STAGED_ROOTS_DIR}/${known.sha256}`;
+  const installed = known === null || req.force === true ? null : await installedRoot(paths, known.sha256);
+  if (known !== null && installed !== null) {
+    const staged = installed;
     req.report({ phase: 'staged', bytes_done: 0, bytes_total: 0, bytes_fetched: 0, version: known.version });
     return {
       version: known.version,
@@ -134,6 +140,7 @@ export async function stageRootfs(req: StageRequest): Promise<UpdateRootfsResult
   const entries = openTar(createReadStream(download), { signal });
   let manifest: RootfsManifest;
   let install: Buffer;
+  let rootName = '';
   try {
     const mf = await member(entries, 'rootfs.MF');
     const mfParsed = RootfsManifest.safeParse(parseYaml((await bufferOf(mf.body, 1 << 20)).toString('utf8')));
@@ -142,7 +149,8 @@ export async function stageRootfs(req: StageRequest): Promise<UpdateRootfsResult
     manifest = mfParsed.data;
     install = await bufferOf((await member(entries, manifest.install)).body, 1 << 20);
     const sha = manifest.root_archive.sha256;
-    const root = join(paths.roots, sha);
+    rootName = req.force === true ? await freshRootName(paths, sha) : sha;
+    const root = join(paths.roots, rootName);
     if (!(await exists(join(root, COMPLETE)))) {
       const tarEntry = await member(entries, manifest.root_archive.path);
       await unpackRoot(tarEntry, manifest, root, fetched, req);
@@ -152,7 +160,7 @@ export async function stageRootfs(req: StageRequest): Promise<UpdateRootfsResult
   }
 
   const sha256 = manifest.root_archive.sha256;
-  const stagedRoot = `${STAGED_ROOTS_DIR}/${sha256}`;
+  const stagedRoot = `${STAGED_ROOTS_DIR}/${rootName}`;
   req.report({
     phase: 'installing',
     bytes_done: 0,
@@ -198,17 +206,38 @@ export async function stageRootfs(req: StageRequest): Promise<UpdateRootfsResult
   };
 }
 
-/** Whether the root is unpacked and the boot step knows about it (next record, pending or current). */
-async function alreadyInstalled(paths: RootfsPaths, sha256: string): Promise<boolean> {
-  const staged = `${STAGED_ROOTS_DIR}/${sha256}`;
-  if (!(await exists(join(paths.local(staged), COMPLETE)))) return false;
+/**
+ * The in-VM path of the root with this sha256 that is unpacked and that the boot step will boot
+ * or runs (the next record, the pending root, or the current one with nothing pending); null
+ * when there is none. A forced restage may have put it at `roots/<sha256>.<n>`.
+ */
+async function installedRoot(paths: RootfsPaths, sha256: string): Promise<string | null> {
   const next = await readFile(paths.nextFile, 'utf8').then(
     (t) => RootfsBootRecord.safeParse(JSON.parse(t)).data ?? null,
     () => null,
   );
-  if (next?.root === staged) return true;
   const state = await readBootState(paths).catch(() => null);
-  return state?.pending?.root === staged || (state?.current.root === staged && state.pending === null);
+  const candidates = [
+    next,
+    state?.pending ?? null,
+    state !== null && state.pending === null && next === null ? state.current : null,
+  ];
+  for (const r of candidates) {
+    if (r === null || r.root === null || r.root_archive_sha256 !== sha256) continue;
+    const name = r.root.slice(STAGED_ROOTS_DIR.length + 1);
+    if (!r.root.startsWith(`${STAGED_ROOTS_DIR}/`) || (name !== sha256 && !name.startsWith(`${sha256}.`)))
+      continue;
+    if (await exists(join(paths.local(r.root), COMPLETE))) return r.root;
+  }
+  return null;
+}
+
+/** `<sha256>.<n>`: the first name under roots/ not taken (a forced restage's fresh directory). */
+async function freshRootName(paths: RootfsPaths, sha256: string): Promise<string> {
+  for (let n = 1; ; n++) {
+    const name = `${sha256}.${n}`;
+    if (!(await exists(join(paths.roots, name)))) return name;
+  }
 }
 
 async function cleanLeftovers(paths: RootfsPaths, keepDownload: string): Promise<void> {
