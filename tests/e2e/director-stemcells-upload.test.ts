@@ -106,7 +106,7 @@ for (const backend of testBackends()) {
           operating_system: 'ubuntu-noble',
           version: '1.0',
           cid: stemcell?.cid,
-          cpi: 'test-cpi',
+          cpi: '',
           deployments: [],
           api_version: 3,
           id: 0,

@@ -25,7 +25,9 @@ export function listStemcellsRoute(db: Db): Route {
           operating_system: s.operatingSystem,
           version: s.version,
           cid: s.cid,
-          cpi: s.cpi,
+          // BOSH names a stemcell's CPI only with a cpi config (several CPIs); the director's own
+          // single CPI shows as "" (the stock CLI prints `-`). The name stays in the database.
+          cpi: '',
           deployments: (usages.get(s.id) ?? []).map((name) => ({ name })),
           api_version: s.apiVersion,
           id: s.id,
