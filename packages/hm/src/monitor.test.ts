@@ -208,6 +208,46 @@ describe('Monitor against a real HTTPS director stand-in', () => {
     );
   });
 
+  it('skips an instance the director lists with a persistent disk (disk_cid), as scan_and_fix would', async () => {
+    let now = 8_000_000;
+    director.tasks = [];
+    const before = director.scanAndFix.length;
+    const stateful = (disk: { disk_cid?: string | null; disk_cids?: string[] }) =>
+      ['1', '2', '3', '4', '5'].map((n) => ({
+        id: `i${n}`,
+        job: 'web',
+        index: Number(n),
+        agent_id: `a${n}`,
+        cid: `vm-${n}`,
+        expects_vm: true,
+        ...(n === '1' ? disk : { disk_cid: null, disk_cids: [] }),
+      }));
+    for (const disk of [{ disk_cid: 'disk-1', disk_cids: ['disk-1'] }, { disk_cids: ['disk-1'] }]) {
+      director.instances.set('cf', stateful(disk));
+      const { monitor, alerts, resurrector } = setup(() => now, true);
+      await monitor.poll(AbortSignal.timeout(5000));
+      for (const n of ['2', '3', '4', '5']) monitor.handleMessage('heartbeat', `a${n}`, enc(heartbeat));
+      now += 61_000; // a1 silent since the poll
+      for (const n of ['2', '3', '4', '5']) monitor.handleMessage('heartbeat', `a${n}`, enc(heartbeat));
+      monitor.analyze();
+      await resurrector?.idle();
+      const skipped = alerts.find((a) => a.title === 'Skipping stateful instances');
+      assert.match(skipped?.summary ?? '', /instances with persistent disks: web\/i1;/);
+      assert.equal(director.scanAndFix.length, before);
+      now += 1_000_000;
+    }
+    // Without a disk the same timeout is resurrected.
+    director.instances.set('cf', stateful({ disk_cid: null, disk_cids: [] }));
+    const { monitor, resurrector } = setup(() => now, true);
+    await monitor.poll(AbortSignal.timeout(5000));
+    for (const n of ['2', '3', '4', '5']) monitor.handleMessage('heartbeat', `a${n}`, enc(heartbeat));
+    now += 61_000;
+    for (const n of ['2', '3', '4', '5']) monitor.handleMessage('heartbeat', `a${n}`, enc(heartbeat));
+    monitor.analyze();
+    await resurrector?.idle();
+    assert.deepEqual(director.scanAndFix.at(-1), { deployment: 'cf', body: { jobs: { web: ['i1'] } } });
+  });
+
   it('logs a refusal of scan_and_fix and keeps running', async () => {
     let now = 9_000_000;
     director.tasks = [];

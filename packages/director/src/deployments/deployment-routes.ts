@@ -286,7 +286,13 @@ export function deploymentRoutes(deps: RouteDeps): Route[] {
             vm_created_at: i.vm?.createdAt ?? null,
             ...(kind === 'vms'
               ? { active: true, permanent_nats_credentials: false }
-              : { expects_vm: i.state !== 'detached' }),
+              : {
+                  expects_vm: i.state !== 'detached',
+                  // Beyond BOSH's listing (its `format=full` names): lets refit-hm skip
+                  // stateful instances as scan_and_fix does.
+                  disk_cid: i.disk?.cid ?? null,
+                  disk_cids: i.disk === null ? [] : [i.disk.cid],
+                }),
           }));
         return { kind: 'json', body: rows };
       },
