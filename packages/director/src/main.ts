@@ -70,7 +70,10 @@ async function start(config: DirectorConfig, log: DirectorLog): Promise<() => Pr
   const features = directorFeatures(process.env, [
     blobsForAgentsFeature(agentBlobCredentials),
     deploymentsFeature({ agents: () => agents }),
-    cloudCheckFeature({ agents: () => agents }),
+    cloudCheckFeature({
+      agents: () => agents,
+      autoFixStatefulNodes: config.scanAndFix.autoFixStatefulNodes,
+    }),
   ]);
   await runMigrations(db, [coreMigration, ...features.flatMap((feature) => feature.migrations)]);
   const uuid = await directorUuid(db);

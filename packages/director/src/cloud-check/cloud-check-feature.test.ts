@@ -33,9 +33,11 @@ for (const backend of testBackends()) {
     let agents: ScanAgents;
     let call: ReturnType<typeof routeCaller>;
     let logCalls: CallLog;
+    // Read by the tasks when they run: a test may turn auto_fix_stateful_nodes on.
+    const options = { agents: () => agents, agentTimeoutMs: 200, autoFixStatefulNodes: false };
 
     before(async () => {
-      const feature = cloudCheckFeature({ agents: () => agents, agentTimeoutMs: 200 });
+      const feature = cloudCheckFeature(options);
       database = await backend.create({
         migrations: [
           coreMigration,
@@ -396,6 +398,26 @@ for (const backend of testBackends()) {
       assert.equal(i0?.vm?.cid, 'vm-a', 'stateful web/0 left alone');
       assert.ok(i1?.vm && i1.vm.cid !== 'vm-b', 'web/1 recreated');
       assert.ok(logCalls.entries.some((e) => e.endsWith(':run_script:post-deploy')));
+    });
+
+    it('with auto_fix_stateful_nodes, scan_and_fix recreates a stateful instance and re-attaches its disk', async () => {
+      options.autoFixStatefulNodes = true;
+      try {
+        cloud.vms.delete('vm-a');
+        agents.silent.add('agent-a');
+        const fix = await finishedTask(
+          runner,
+          await call('PUT', '/deployments/dep/scan_and_fix', JSON.stringify({ jobs: { web: ['i-0'] } })),
+        );
+        assert.equal(fix.state, 'done', fix.result ?? '');
+        const [i0] = await new DeploymentStore(database.db).instances('dep');
+        assert.ok(i0?.vm && i0.vm.cid !== 'vm-a', 'stateful web/0 recreated');
+        assert.equal(i0.disk?.cid, 'disk-a');
+        assert.ok(logCalls.entries.includes(`cpi:attach_disk:${i0.vm.cid}`), logCalls.entries.join('\n'));
+        assert.ok(logCalls.entries.includes('cpi:set_disk_metadata:disk-a'));
+      } finally {
+        options.autoFixStatefulNodes = false;
+      }
     });
 
     it('scan_and_fix replaces a VM whose agent is unresponsive: the old VM is deleted first', async () => {

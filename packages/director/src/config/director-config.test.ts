@@ -39,6 +39,7 @@ describe('director config', () => {
     assert.equal(config.cpi.executable, '/repo/packages/testkit/bin/test-cpi');
     assert.deepEqual(config.cpi.args, []);
     assert.equal(config.cpi.generatedConfig, null);
+    assert.deepEqual(config.scanAndFix, { autoFixStatefulNodes: false });
     assert.ok(Object.isFrozen(config));
   });
 
@@ -60,7 +61,8 @@ describe('director config', () => {
   it('reads every key and resolves paths against the file', async () => {
     const config = await withFile(
       'name: d1\nport: 8443\nworkers: 5\nlog_level: debug\ndb: {url: "postgres://x@127.0.0.1/db"}\n' +
-        'cpi: {name: local, executable: bin/cpi, args: [-c, x], timeout_seconds: 2.5}\nblobstore: {dir: blobs}\n',
+        'cpi: {name: local, executable: bin/cpi, args: [-c, x], timeout_seconds: 2.5}\nblobstore: {dir: blobs}\n' +
+        'scan_and_fix: {auto_fix_stateful_nodes: true}\n',
     );
     assert.deepEqual(
       { ...config, cpi: { ...config.cpi } },
@@ -79,6 +81,7 @@ describe('director config', () => {
           generatedConfig: null,
         },
         blobstoreDir: join(dir, 'blobs'),
+        scanAndFix: { autoFixStatefulNodes: true },
       },
     );
   });
@@ -94,6 +97,14 @@ describe('director config', () => {
       /config\.yml: cpi\.color: unknown key/,
     );
     await assert.rejects(withFile('workers: 0\n'), /config\.yml: workers: /);
+    await assert.rejects(
+      withFile('scan_and_fix: {auto_fix_stateful_nodes: "yes"}\n'),
+      /config\.yml: scan_and_fix\.auto_fix_stateful_nodes: expected boolean/,
+    );
+    await assert.rejects(
+      withFile('scan_and_fix: {fix_stateful: true}\n'),
+      /config\.yml: scan_and_fix\.fix_stateful: unknown key/,
+    );
     await assert.rejects(withFile('a: [\n'), /config\.yml: not valid YAML/);
     await assert.rejects(withFile('- 1\n'), /config\.yml: \(top level\): expected object/);
   });

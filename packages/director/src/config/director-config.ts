@@ -42,6 +42,9 @@ const ConfigFile = z.strictObject({
       wait_timeout_seconds: z.number().positive().optional(),
     })
     .optional(),
+  // BOSH's `scan_and_fix.auto_fix_stateful_nodes` (default false): whether the health monitor's
+  // scan_and_fix also recreates instances that have a persistent disk.
+  scan_and_fix: z.strictObject({ auto_fix_stateful_nodes: z.boolean().optional() }).optional(),
 });
 
 /** A NATS user and password. */
@@ -81,6 +84,8 @@ export interface DirectorConfig {
   readonly blobstoreDir: string;
   /** Absent when the file has no `nats` key: the embedded nats-server with its defaults. */
   readonly nats?: NatsConfig;
+  /** `scan_and_fix` (the health monitor's resurrection) also fixes instances with persistent disks. */
+  readonly scanAndFix: { readonly autoFixStatefulNodes: boolean };
   /** Absent when the file has no `agent` key: 45 s per reply, get_task every 1 s, 600 s wait. */
   readonly agent?: {
     readonly replyTimeoutMs: number;
@@ -222,6 +227,7 @@ export async function loadDirectorConfig(
     },
     blobstoreDir:
       file.blobstore === undefined ? join(stateDir, 'blobstore') : resolve(baseDir, file.blobstore.dir),
+    scanAndFix: Object.freeze({ autoFixStatefulNodes: file.scan_and_fix?.auto_fix_stateful_nodes ?? false }),
   };
   const nats = natsConfig(fileLabel(commandLine), file.nats, baseDir);
   return Object.freeze({
