@@ -335,3 +335,89 @@ describe('updateDeployment: persistent disk migration', () => {
     assert.deepEqual(h.cloud.vms.get('vm-1')?.disks, new Set(['disk-2']));
   });
 });
+
+describe('updateDeployment: vm_strategy create-swap-delete', () => {
+  const swapping = (extra: Record<string, unknown> = {}) =>
+    bigGroup(1, { update: { vm_strategy: 'create-swap-delete' }, ...extra });
+  const sequence = (h: ReturnType<typeof harness>) =>
+    h.log.entries
+      .slice(
+        h.log.entries.indexOf('store:updateStarted:id-0') + 1,
+        h.log.entries.lastIndexOf('store:updateCompleted:id-0'),
+      )
+      .map((e) => e.replace('agent-id-0', 'OLD').replace(/new-agent-\d+/, 'NEW'));
+
+  it('creates and prepares the new VM before stopping the old one, moves the disk, deletes the old VM last', async () => {
+    const h = harness();
+    const plan = replan(swapping(), swapping(), bumpStemcell);
+    assert.equal(plan.instanceGroups[0]!.vmStrategy, 'create-swap-delete');
+    await run(h, plan);
+    assert.deepEqual(sequence(h), [
+      'cpi:create_vm',
+      'cpi:set_vm_metadata:vm-1',
+      'agent:NEW:ping:vm-1',
+      'agent:NEW:prepare',
+      'agent:OLD:run_script:pre-stop',
+      'agent:OLD:drain:shutdown',
+      'agent:OLD:stop',
+      'agent:OLD:run_script:post-stop',
+      'agent:OLD:unmount_disk',
+      'cpi:detach_disk:vm-id-0',
+      'agent:OLD:remove_persistent_disk',
+      'cpi:attach_disk:vm-1',
+      'agent:NEW:add_persistent_disk',
+      'cpi:set_disk_metadata:disk-id-0',
+      'agent:NEW:mount_disk',
+      'agent:NEW:update_settings',
+      'agent:NEW:apply',
+      'agent:NEW:run_script:pre-start',
+      'agent:NEW:start',
+      'agent:NEW:get_state',
+      'agent:NEW:run_script:post-start',
+      'cpi:delete_vm:vm-id-0',
+    ]);
+    assert.deepEqual(h.cloud.calls.find((c) => c.method === 'create_vm')?.args[4], []);
+    const row = h.store.instances.get('id-0');
+    assert.equal(row?.vm?.cid, 'vm-1');
+    assert.equal(row?.completed, true);
+    assert.deepEqual([...h.cloud.vms.keys()], ['vm-1']);
+    assert.deepEqual(h.cloud.vms.get('vm-1')?.disks, new Set(['disk-id-0']));
+  });
+
+  it('a failure before the swap deletes the new VM and keeps the instance on its old VM and disk', async () => {
+    for (const failing of ['prepare', 'stop']) {
+      const h = harness();
+      h.agents.failCall = (agent, method) =>
+        method === failing && agent === (failing === 'stop' ? 'agent-id-0' : 'new-agent-1');
+      const plan = replan(swapping(), swapping(), bumpStemcell);
+      await assert.rejects(run(h, plan), new RegExp(`fake ${failing} failure`));
+      assert.deepEqual(h.log.matching('cpi:delete_vm'), ['cpi:delete_vm:vm-1'], failing);
+      assert.deepEqual(h.log.matching('cpi:detach_disk'), [], failing);
+      const row = h.store.instances.get('id-0');
+      assert.equal(row?.vm?.cid, 'vm-id-0', `${failing}: the old VM is recorded again`);
+      assert.equal(row?.completed, false);
+    }
+  });
+
+  it('after the swap a failing start still deletes the old VM; the instance stays on the new one, dirty', async () => {
+    const h = harness();
+    h.agents.failingJobs('new-agent-1');
+    const plan = replan(swapping(), swapping(), bumpStemcell);
+    await assert.rejects(run(h, plan), /is not running after update/);
+    assert.deepEqual(h.log.matching('cpi:delete_vm'), ['cpi:delete_vm:vm-id-0']);
+    assert.equal(h.store.instances.get('id-0')?.vm?.cid, 'vm-1');
+    assert.equal(h.store.instances.get('id-0')?.completed, false);
+  });
+
+  it('falls back to delete-create for static IPs, and for in-place updates nothing is swapped', async () => {
+    const fixed = swapping({ azs: ['z1'], networks: [{ name: 'default', static_ips: ['127.1.0.10'] }] });
+    const h = harness();
+    await run(h, replan(fixed, fixed, bumpStemcell));
+    const cpi = h.log.matching('cpi:').filter((e) => /_vm/.test(e));
+    assert.deepEqual(cpi, ['cpi:delete_vm:vm-id-0', 'cpi:create_vm', 'cpi:set_vm_metadata:vm-1']);
+
+    const g = harness();
+    await run(g, replan(swapping(), swapping({ persistent_disk: 2048 })));
+    assert.equal(g.log.matching('cpi:create_vm').length, 0);
+  });
+});

@@ -101,7 +101,12 @@ async function updateGroup(
       if (instance === undefined) throw new BugError(`stage names unknown instance ${id}`);
       const watch = s.canary ? group.update.canaryWatchTime : group.update.updateWatchTime;
       await stage.task(`${instanceLabel(instance)}${s.canary ? ' (canary)' : ''}`, (progress) =>
-        updateInstance(deps, targetOf(id), { watch, precreated: created.get(id) ?? null }, progress),
+        updateInstance(
+          deps,
+          targetOf(id),
+          { watch, precreated: created.get(id) ?? null, vmStrategy: group.vmStrategy },
+          progress,
+        ),
       );
     });
   const canaries = group.stages.filter((s) => s.canary);

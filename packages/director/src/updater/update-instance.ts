@@ -1,5 +1,5 @@
 import type { ApplySpec } from '@refit/protocol';
-import type { WatchTimes } from '../manifests/update-config.ts';
+import type { VmStrategy, WatchTimes } from '../manifests/update-config.ts';
 import { Change, type CurrentDisk, type InstancePlan } from '../planner/plan-types.ts';
 import type { StageProgress } from '../tasks/task-context.ts';
 import { createVmStep } from './create-vm-step.ts';
@@ -14,6 +14,7 @@ import {
 } from './disk-steps.ts';
 import { cpiCall } from './instance-label.ts';
 import { startStep } from './start-step.ts';
+import { swapVmStep } from './swap-vm-step.ts';
 import { stopStep } from './stop-step.ts';
 import type { InstanceTarget, StoredVm, UpdaterDeps } from './updater-ports.ts';
 
@@ -44,6 +45,8 @@ export interface InstanceRunOptions {
   readonly watch: WatchTimes;
   /** The VM `Creating missing vms` made for a new instance, if any. */
   readonly precreated: StoredVm | null;
+  /** The group's `vm_strategy` as planned (static IPs already fell back to delete-create). */
+  readonly vmStrategy?: VmStrategy;
 }
 
 /**
@@ -65,25 +68,21 @@ export async function updateInstance(
     return updateInstance(deps, fallback, options, progress);
   }
   const existingVm = plan.existing?.vm ?? null;
-  let disk: CurrentDisk | null = plan.existing?.disk ?? null;
+  const disk: CurrentDisk | null = plan.existing?.disk ?? null;
   let vm: StoredVm | null = existingVm;
   const responsive = plan.existing?.agentResponsive !== false;
+  const replacing = plan.action === 'recreate' || plan.action === 'detach';
 
-  if (plan.action === 'update-in-place' && vm !== null) {
-    progress.status('preparing');
-    await deps.agents.call(vm.agentId, 'prepare', [target.applySpec], { signal: deps.signal });
-  }
-  const stopping =
-    existingVm !== null &&
-    plan.existing?.state === 'started' &&
-    (plan.action !== 'update-in-place' ||
-      plan.desiredState !== 'started' ||
-      [...plan.changes].some((c) => restartingChanges.has(c)));
-  if (stopping && responsive) {
-    const replacing = plan.action === 'recreate' || plan.action === 'detach';
+  const stopExisting = async (old: StoredVm): Promise<void> => {
+    const stopping =
+      plan.existing?.state === 'started' &&
+      (plan.action !== 'update-in-place' ||
+        plan.desiredState !== 'started' ||
+        [...plan.changes].some((c) => restartingChanges.has(c)));
+    if (!stopping || !responsive) return;
     await stopStep(
       deps,
-      existingVm.agentId,
+      old.agentId,
       {
         vmNextState: replacing ? 'delete' : 'keep',
         instanceNextState:
@@ -103,20 +102,80 @@ export async function updateInstance(
       objectName: name(plan),
       instance: name(plan),
     });
-  }
+  };
 
-  if ((plan.action === 'recreate' || plan.action === 'detach') && existingVm !== null) {
-    if (disk !== null) await detachDiskStep(deps, plan, existingVm, disk.cid, responsive);
-    await deleteVmStep(deps, plan, existingVm.cid);
-    vm = null;
+  // create-swap-delete (reference §4.4 D): the new VM exists before the old one stops.
+  const swapped =
+    options.vmStrategy === 'create-swap-delete' &&
+    plan.action === 'recreate' &&
+    existingVm !== null &&
+    responsive
+      ? existingVm
+      : null;
+  if (swapped !== null) {
+    progress.status('preparing');
+    vm = await swapVmStep(deps, target, swapped, disk, () => stopExisting(swapped));
+    if (disk !== null) await attachDiskStep(deps, plan, vm, disk.cid);
+  } else if (existingVm !== null) {
+    if (plan.action === 'update-in-place') {
+      progress.status('preparing');
+      await deps.agents.call(existingVm.agentId, 'prepare', [target.applySpec], { signal: deps.signal });
+    }
+    await stopExisting(existingVm);
+    if (replacing) {
+      if (disk !== null) await detachDiskStep(deps, plan, existingVm, disk.cid, responsive);
+      await deleteVmStep(deps, plan, existingVm.cid);
+      vm = null;
+    }
   }
   if (plan.action === 'detach') {
     await finish(deps, target, 'detached');
     return;
   }
 
+  try {
+    await converge(
+      deps,
+      target,
+      { ...options, vm, disk, fresh: vm !== existingVm, prepared: swapped !== null },
+      progress,
+    );
+  } catch (error) {
+    // The old VM is stopped and without its disk: it goes either way.
+    if (swapped !== null) await cpiCall(deps, 'delete_vm', [swapped.cid]).catch(() => undefined);
+    throw error;
+  }
+  if (swapped !== null) {
+    await cpiCall(deps, 'delete_vm', [swapped.cid]);
+    await deps.record({ action: 'delete', objectType: 'vm', objectName: swapped.cid, instance: name(plan) });
+  }
+  await finish(deps, target, plan.desiredState);
+}
+
+interface ConvergeState {
+  readonly watch: WatchTimes;
+  readonly precreated: StoredVm | null;
+  /** The VM the instance has now; null when it needs one. */
+  readonly vm: StoredVm | null;
+  readonly disk: CurrentDisk | null;
+  /** The VM is not the one the instance had (so its settings and packages are new). */
+  readonly fresh: boolean;
+  /** A swapped-in VM was `prepare`d with the full spec already. */
+  readonly prepared: boolean;
+}
+
+/** After the old VM is dealt with: VM and disks as planned, settings, apply, start and watch. */
+async function converge(
+  deps: UpdaterDeps,
+  target: InstanceTarget,
+  state: ConvergeState,
+  progress: StageProgress,
+): Promise<void> {
+  const { plan } = target;
+  let { vm, disk } = state;
+  const fresh = state.fresh || vm === null;
   if (vm === null) {
-    vm = options.precreated ?? (await createVmStep(deps, target, disk ? [disk.cid] : []));
+    vm = state.precreated ?? (await createVmStep(deps, target, disk ? [disk.cid] : []));
     if (disk !== null) await attachDiskStep(deps, plan, vm, disk.cid);
   }
   if (plan.persistentDisk !== null) {
@@ -130,16 +189,15 @@ export async function updateInstance(
       disk = await migrateDiskStep(deps, plan, vm, disk);
     }
   } else if (disk !== null) {
-    await detachDiskStep(deps, plan, vm, disk.cid, responsive);
+    await detachDiskStep(deps, plan, vm, disk.cid, plan.existing?.agentResponsive !== false);
     await deleteDiskStep(deps, plan, disk.cid);
   }
-  const fresh = vm !== existingVm;
   if (fresh || [...plan.changes].some((c) => settingsChanges.has(c))) {
     await deps.agents.call(vm.agentId, 'update_settings', [{ disk_associations: [] }], {
       signal: deps.signal,
     });
   }
-  if (fresh) {
+  if (fresh && !state.prepared) {
     progress.status('preparing');
     await deps.agents.call(vm.agentId, 'prepare', [target.applySpec], { signal: deps.signal });
   }
@@ -147,7 +205,7 @@ export async function updateInstance(
   progress.status('configuring jobs');
   await deps.agents.call(vm.agentId, 'apply', [target.applySpec], { signal: deps.signal });
   if (plan.desiredState === 'started') {
-    await startStep(deps, vm.agentId, plan, options.watch, progress);
+    await startStep(deps, vm.agentId, plan, state.watch, progress);
     await deps.record({
       action: 'start',
       objectType: 'instance',
@@ -155,7 +213,6 @@ export async function updateInstance(
       instance: name(plan),
     });
   }
-  await finish(deps, target, plan.desiredState);
 }
 
 async function finish(deps: UpdaterDeps, target: InstanceTarget, state: InstancePlan['desiredState']) {
