@@ -102,7 +102,7 @@ function helpText(command: Command<unknown> | undefined): string {
   const flagLines = (flags: readonly FlagSpec[]): string =>
     flags
       .map((f) => {
-        const names = `${f.short === undefined ? '    ' : `-${f.short}, `}--${f.name}${f.kind === 'string' ? '=' : ''}`;
+        const names = `${f.short === undefined ? '    ' : `-${f.short}, `}--${f.name}${f.kind === 'string' || f.kind === 'strings' ? '=' : ''}`;
         const env = f.env === undefined ? '' : ` [$${f.env}]`;
         return `  ${names.padEnd(24)} ${f.description}${env}\n`;
       })

@@ -82,6 +82,30 @@ describe('refit cck', () => {
     assert.deepEqual(sentResolutions(), { resolutions: { '4': 'ignore', '5': 'delete_disk_reference' } });
   });
 
+  it('--resolution repeated: each problem gets the first given name it offers', async () => {
+    const run = await env.run([
+      '-n',
+      '-d',
+      'dep',
+      'cck',
+      '--resolution',
+      'recreate_vm',
+      '--resolution=delete_disk_reference',
+      '--resolution',
+      'reboot_vm',
+    ]);
+    assert.equal(run.code, 0, run.stderr);
+    assert.deepEqual(sentResolutions(), {
+      resolutions: { '4': 'recreate_vm', '5': 'delete_disk_reference' },
+    });
+    // The order given decides between two names a problem offers.
+    await env.run(['-n', '-d', 'dep', 'cck', '--resolution', 'reboot_vm', '--resolution', 'recreate_vm']);
+    assert.deepEqual(sentResolutions(), { resolutions: { '4': 'reboot_vm', '5': 'ignore' } });
+    const mixed = await env.run(['-n', '-d', 'dep', 'cck', '--auto', '--resolution', 'reboot_vm']);
+    assert.equal(mixed.code, 1);
+    assert.match(mixed.stderr, /Only one of --auto and --resolution/);
+  });
+
   it('asks for each problem among its plans, then confirms', async () => {
     const run = await env.run(['--tty', '-d', 'dep', 'cck'], { stdin: '2\n9\n2\ny\n' });
     assert.equal(run.code, 0, run.stderr);

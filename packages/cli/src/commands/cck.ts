@@ -45,7 +45,8 @@ interface CckArgs {
 /**
  * `refit -d DEP cck [--auto | --resolution NAME | --report]` (reference §1.11): scans
  * (`POST /deployments/<d>/scans`), lists the problems as `# | Type | Description`, then sends
- * the resolutions: `null` each under `--auto`, the named one (or `ignore`) under `--resolution`,
+ * the resolutions: `null` each under `--auto`, under `--resolution` (repeatable) the first named
+ * one the problem offers (or `ignore`),
  * else the operator's choice for each problem. `--report` stops after the list and fails when
  * there are problems.
  */
@@ -57,9 +58,9 @@ export const cck: Command<CckArgs> = {
     { name: 'auto', short: 'a', kind: 'boolean', description: 'Resolve problems automatically' },
     {
       name: 'resolution',
-      kind: 'string',
+      kind: 'strings',
       valueName: 'RESOLUTION',
-      description: 'Apply resolution of given type (comma-separated for several)',
+      description: 'Apply resolution of given type (repeatable; comma-separated also accepted)',
     },
     {
       name: 'report',
@@ -95,7 +96,7 @@ export const cck: Command<CckArgs> = {
       chosen[String(problem.id)] = args.auto
         ? null
         : args.resolutions.length > 0
-          ? (problem.resolutions.find((r) => args.resolutions.includes(r.name))?.name ?? 'ignore')
+          ? pickResolution(problem, args.resolutions)
           : await askResolution(deps, problem);
     }
     await deps.ui.confirm();
@@ -103,6 +104,15 @@ export const cck: Command<CckArgs> = {
     return result();
   },
 };
+
+/**
+ * `--resolution` given once or several times: for each problem, the first of the given names (in
+ * the order given) that the problem offers; `ignore` when it offers none of them.
+ */
+export function pickResolution(problem: Problem, names: readonly string[]): string {
+  const offered = new Set(problem.resolutions.map((r) => r.name));
+  return names.find((name) => offered.has(name)) ?? 'ignore';
+}
 
 const jsonBody = (data: string) => ({ kind: 'bytes' as const, contentType: 'application/json', data });
 

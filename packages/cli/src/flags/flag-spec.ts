@@ -4,6 +4,8 @@ export type FlagKind =
   | 'boolean'
   /** `--flag VALUE`, `--flag=VALUE`, `-fVALUE`, `-f VALUE`. */
   | 'string'
+  /** As `string`, repeatable: the values are joined with `,` (go-flags' `[]string`). */
+  | 'strings'
   /** `--flag` alone means `optionalValue`; a value only with `=` (`--recent=5`, `-r=5`). */
   | 'optional-int'
   /**

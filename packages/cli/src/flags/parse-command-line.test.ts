@@ -12,6 +12,7 @@ const globals: FlagSpec[] = [
 const taskFlags: FlagSpec[] = [
   { name: 'recent', short: 'r', kind: 'optional-int', optionalValue: 30, description: '' },
   { name: 'sha1', kind: 'string', description: '' },
+  { name: 'resolution', kind: 'strings', description: '' },
 ];
 const lookup = (name: string) => (name === 'tasks' ? taskFlags : name === 'env' ? [] : undefined);
 
@@ -31,6 +32,16 @@ describe('parseCommandLine', () => {
     const parsed = parseCommandLine(['tasks', '-r=5', '--sha1=abc', '--environment', 'x'], globals, lookup);
     assert.deepEqual(parsed.flags, { recent: 5, sha1: 'abc', environment: 'x' });
     assert.deepEqual(parseCommandLine(['-ex', 'env'], globals, lookup).flags, { environment: 'x' });
+  });
+
+  it('joins the values of a repeated strings flag; a string flag keeps the last', () => {
+    const parsed = parseCommandLine(
+      ['tasks', '--resolution', 'a', '--resolution=b', '--sha1', 'x', '--sha1=y', '--resolution', 'c'],
+      globals,
+      lookup,
+    );
+    assert.deepEqual(parsed.flags, { resolution: 'a,b,c', sha1: 'y' });
+    assert.throws(() => parseCommandLine(['tasks', '--resolution'], globals, lookup), UsageError);
   });
 
   it("prefers a command's flag over a global flag of the same name", () => {

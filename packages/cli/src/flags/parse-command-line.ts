@@ -54,7 +54,8 @@ export function parseCommandLine(
     if (!long && spec === undefined && name.length > 1) {
       // `-r5` style: a short flag glued to its value.
       spec = specs.find((s) => s.short === name[0]);
-      if (spec !== undefined && spec.kind === 'string') inlineValue = body.slice(1);
+      if (spec !== undefined && (spec.kind === 'string' || spec.kind === 'strings'))
+        inlineValue = body.slice(1);
       else spec = undefined;
     }
     const shown = long ? `--${name}` : `-${name}`;
@@ -77,15 +78,17 @@ export function parseCommandLine(
         flags[spec.name] = typeof before === 'string' ? `${before},${value}` : value;
         break;
       }
-      case 'string': {
-        if (inlineValue !== undefined) {
-          flags[spec.name] = inlineValue;
-          break;
+      case 'string':
+      case 'strings': {
+        let value = inlineValue;
+        if (value === undefined) {
+          value = argv[i + 1];
+          if (value === undefined) throw new UsageError(`expected argument for flag \`${shown}'`);
+          i += 1;
         }
-        const next = argv[i + 1];
-        if (next === undefined) throw new UsageError(`expected argument for flag \`${shown}'`);
-        flags[spec.name] = next;
-        i += 1;
+        const before = flags[spec.name];
+        flags[spec.name] =
+          spec.kind === 'strings' && typeof before === 'string' ? `${before},${value}` : value;
         break;
       }
     }
