@@ -16,8 +16,8 @@ export interface ReloadableStemcell {
 
 /**
  * How to replace the VM of an instance that needs one. `reload` only when it was asked for
- * (manifest `stemcell_strategy` or the deploy flag), the stemcell is the sole VM-replacing
- * change, the VM exists and its agent answers, the OS is not Windows and a generic stemcell of
+ * (manifest `stemcell_strategy` or the deploy flag), the stemcell and a requested recreate are
+ * the only VM-replacing changes, the VM exists and its agent answers, the OS is not Windows and a generic stemcell of
  * the target OS and version is uploaded. Otherwise `recreate`, saying why.
  */
 export function chooseStemcellStrategy(args: {
@@ -40,8 +40,10 @@ export function chooseStemcellStrategy(args: {
     reason: `reload not possible: ${why}`,
     reloadRefused: refusal,
   });
-  if (replacing.length !== 1 || replacing[0] !== Change.stemcell) {
-    const others = replacing.filter((c) => c !== Change.stemcell);
+  // `recreate --strategy reload`: a recreate asked for reloads in place too (the agent restages
+  // the root in full, even the version it runs: a drifted root repaired without the IaaS).
+  const others = replacing.filter((c) => c !== Change.stemcell && c !== Change.recreate);
+  if (others.length > 0) {
     return refuse(`${others.join(', ')} ${others.length === 1 ? 'needs' : 'need'} a new VM`, {
       kind: 'other-changes',
       changes: others,
@@ -70,5 +72,8 @@ export function chooseStemcellStrategy(args: {
       },
     );
   }
-  return { strategy: StemcellStrategy.reload, reason: `stemcell ${from} → ${to}`, reloadRefused: null };
+  const reason = changes.has(Change.stemcell)
+    ? `stemcell ${from} → ${to}`
+    : `recreate requested: root of stemcell ${to} restaged in place`;
+  return { strategy: StemcellStrategy.reload, reason, reloadRefused: null };
 }

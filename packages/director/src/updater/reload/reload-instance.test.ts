@@ -1,8 +1,5 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
-import type { AgentMethod, AgentMethodArgs, AgentMethodResult } from '@refit/protocol';
-import type { CallLog, FakeAgentClient, FakeClock } from '@refit/testkit/updater-fakes/index.ts';
-import type { AgentCallOptions, AgentClient, AgentWaitOptions } from '../../agent-client/agent-client.ts';
 import { planDeployment } from '../../planner/plan-deployment.ts';
 import type { CurrentInstance, DeploymentPlan } from '../../planner/plan-types.ts';
 import {
@@ -14,79 +11,7 @@ import {
 import { updateDeployment } from '../update-deployment.ts';
 import { harness, initialPlan, targetsFor } from '../updater-harness.test-support.ts';
 import type { InstanceTarget } from '../updater-ports.ts';
-
-/** The fake agents plus update_rootfs, reboot and a booted stemcell in get_state. */
-class ReloadingAgents implements AgentClient {
-  readonly #inner: FakeAgentClient;
-  readonly #log: CallLog;
-  readonly booted = new Map<string, string>();
-  readonly #staged = new Map<string, string>();
-  readonly #down = new Map<string, number>();
-  /** Agents whose VM comes back on its previous root after the reboot. */
-  readonly fallsBack = new Set<string>();
-  /** The agent's downtime falls inside one get_state call (its retries), never failing one. */
-  slowReboot = false;
-  readonly clock: FakeClock;
-
-  constructor(inner: FakeAgentClient, log: CallLog, clock: FakeClock) {
-    this.#inner = inner;
-    this.#log = log;
-    this.clock = clock;
-  }
-
-  async call<M extends AgentMethod>(
-    agentId: string,
-    method: M,
-    args: AgentMethodArgs<M>,
-    options?: AgentCallOptions,
-  ): Promise<AgentMethodResult<M>> {
-    if (method === 'update_rootfs') {
-      this.#log.add(`agent:${agentId}:update_rootfs:${(args as string[]).join(',')}`);
-      this.#staged.set(agentId, '1.2');
-      return {
-        version: '1.2',
-        sha256: 'a'.repeat(64),
-        staged_root: `/var/vcap/data/rootfs/roots/${'a'.repeat(64)}`,
-        already_staged: false,
-        bytes_fetched: 5000,
-      } as AgentMethodResult<M>;
-    }
-    if (method === 'reboot') {
-      this.#log.add(`agent:${agentId}:reboot`);
-      this.#down.set(agentId, 2);
-      this.booted.set(agentId, this.fallsBack.has(agentId) ? '1.1' : (this.#staged.get(agentId) ?? '1.1'));
-      return 'rebooting' as AgentMethodResult<M>;
-    }
-    if (method === 'get_state') {
-      const down = this.#down.get(agentId) ?? 0;
-      if (down > 0 && this.slowReboot) {
-        // Down for a while, answered once the client's retries reached the rebooted agent.
-        this.#down.set(agentId, 0);
-        this.#log.add(`agent:${agentId}:get_state:timeout`);
-        await this.clock.sleep(4500, AbortSignal.timeout(1000));
-      } else if (down > 0) {
-        this.#down.set(agentId, down - 1);
-        this.#log.add(`agent:${agentId}:get_state:timeout`);
-        throw new Error('timed out');
-      }
-      const state = (await this.#inner.call(agentId, 'get_state', [], options)) as object;
-      const version = this.booted.get(agentId) ?? '1.1';
-      return {
-        ...state,
-        stemcell: {
-          name: 'refit-ubuntu-jammy',
-          version,
-          root_digest: version === '1.2' ? 'a'.repeat(64) : undefined,
-        },
-      } as AgentMethodResult<M>;
-    }
-    return this.#inner.call(agentId, method, args, options);
-  }
-
-  waitUntilReady(agentId: string, vmCid: string, options?: AgentWaitOptions): Promise<void> {
-    return this.#inner.waitUntilReady(agentId, vmCid, options);
-  }
-}
+import { ReloadingAgents } from './reload-agents.test-support.ts';
 
 const onV11 = (i: CurrentInstance): CurrentInstance => ({
   ...i,
@@ -138,6 +63,7 @@ describe('OS reload in the updater', () => {
     const seq = h.log.entries.slice(i0 + 1, end).filter((e) => !e.endsWith(':get_state:timeout'));
     assert.deepEqual(seq, [
       `agent:agent-id-0:update_rootfs:rootfs-blob,sha256:${'b'.repeat(64)}`,
+      'agent:agent-id-0:get_state',
       'agent:agent-id-0:run_script:pre-stop',
       'agent:agent-id-0:drain:update',
       'agent:agent-id-0:stop',

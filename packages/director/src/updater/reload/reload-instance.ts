@@ -1,12 +1,13 @@
 import { DirectorError } from '../../errors.ts';
 import type { WatchTimes } from '../../manifests/update-config.ts';
-import type { InstancePlan } from '../../planner/plan-types.ts';
+import { Change, type InstancePlan } from '../../planner/plan-types.ts';
 import type { StageProgress } from '../../tasks/task-context.ts';
 import { cpiCall, instanceLabel } from '../instance-label.ts';
 import { startStep } from '../start-step.ts';
 import { stopStep } from '../stop-step.ts';
 import type { InstanceTarget, StoredVm, UpdaterDeps } from '../updater-ports.ts';
 import type { ReloadOutcome, ReloadSource } from './reload-source.ts';
+import { stagingProgress } from './staging-progress.ts';
 import { waitForBootedVersion } from './wait-for-booted-version.ts';
 
 /** A reload that did not bring the instance to v' with its jobs running. */
@@ -18,6 +19,13 @@ export class ReloadFailed extends DirectorError {
 }
 
 const mb = (bytes: number) => `${Math.round(bytes / 1e6)} MB`;
+
+/** Agent settings changes the updater sends `update_settings` for (as update-instance.ts does). */
+const settingsChanges: ReadonlySet<Change> = new Set([
+  Change.trustedCerts,
+  Change.blobstoreConfig,
+  Change.natsConfig,
+]);
 
 /** The instance reloads in place when the plan says so and its jobs are to run (the new root commits only then). */
 export function reloadsInPlace(target: InstanceTarget): target is InstanceTarget & { reload: ReloadSource } {
@@ -38,6 +46,12 @@ export function reloadsInPlace(target: InstanceTarget): target is InstanceTarget
  * → the same agent reports v' → `mount_disk` → apply → pre-start → start → watch → post-start.
  * The VM keeps its CID; its row records v' and `set_vm_metadata` tags it. Throws `ReloadFailed`
  * (the cause kept) when any step fails.
+ *
+ * `recreate --strategy reload` (the plan's changes hold `recreate`) stages with `{force: true}`:
+ * the agent unpacks the root again into a fresh directory even when it already runs that
+ * version, and the reboot boots the pristine copy. Agent settings the plan changed (trusted
+ * certs, blobstore, NATS) are sent with `update_settings` before the reboot, so the new root
+ * boots with them. The download's progress shows on the instance's event line.
  */
 export async function reloadInstance(
   deps: UpdaterDeps,
@@ -51,16 +65,25 @@ export async function reloadInstance(
   const label = instanceLabel(plan);
   const version = reload.stemcell.version;
   const call = { signal: deps.signal };
+  const force = plan.changes.has(Change.recreate);
   let step = 'staging rootfs';
   try {
-    progress.status(`staging rootfs ${version} (${mb(reload.size)})`);
-    const staged = await deps.agents.call(vm.agentId, 'update_rootfs', [reload.blobstoreId, reload.digest], {
-      ...call,
-      replyTimeoutMs: 60_000,
-    });
+    progress.status(`staging rootfs ${version} (${mb(reload.size)})${force ? ', restaging in full' : ''}`);
+    const staged = await deps.agents.call(
+      vm.agentId,
+      'update_rootfs',
+      force ? [reload.blobstoreId, reload.digest, { force: true }] : [reload.blobstoreId, reload.digest],
+      {
+        ...call,
+        replyTimeoutMs: 60_000,
+        onProgress: stagingProgress(version, progress, () => deps.clock.now()),
+      },
+    );
     progress.status(
       `staged rootfs ${version} (${mb(staged.bytes_fetched)} of ${mb(reload.size)} fetched${staged.already_staged ? ', already staged' : ''})`,
     );
+    // What booted before the reboot: the rebooted agent must report another boot.
+    const before = await deps.agents.call(vm.agentId, 'get_state', [], call);
     reload.debug?.(
       `reload ${label}: staged ${staged.staged_root} sha256 ${staged.sha256}, ${staged.bytes_fetched} bytes fetched`,
     );
@@ -86,6 +109,12 @@ export async function reloadInstance(
       instance: name(plan),
     });
 
+    if ([...plan.changes].some((c) => settingsChanges.has(c))) {
+      step = 'updating agent settings';
+      progress.status('updating agent settings');
+      await deps.agents.call(vm.agentId, 'update_settings', [{ disk_associations: [] }], call);
+    }
+
     step = 'rebooting';
     progress.status('rebooting');
     await deps.agents.call(vm.agentId, 'reboot', [], call);
@@ -94,6 +123,7 @@ export async function reloadInstance(
     const booted = await waitForBootedVersion(deps, vm.agentId, {
       version,
       timeoutMs: reload.bootTimeoutMs ?? deps.agentWaitTimeoutMs ?? 600_000,
+      before: before.stemcell ?? null,
     });
     const reloaded: StoredVm = { ...vm, stemcell: { name: reload.stemcell.name, version } };
     await deps.store.vmCreated(plan.id, reloaded);
