@@ -3,6 +3,7 @@ import { RootfsInUse, RootfsNotFound } from '../errors.ts';
 import type { DirectorDeps } from '../feature.ts';
 import type { TaskHandler } from '../tasks/task-context.ts';
 import { RootfsStore } from './rootfs-store.ts';
+import { releaseStaleReservations } from './stale-reservations.ts';
 
 export const DELETE_ROOTFS = 'delete_rootfs';
 
@@ -13,7 +14,7 @@ type Deps = Pick<DirectorDeps, 'db' | 'blobstore' | 'events'>;
 
 /**
  * `delete_rootfs`: refused while a reload in progress holds a reservation on the rootfs
- * (`rootfs_reservations`); otherwise removes the row, then the blob unless another row shares
+ * (`rootfs_reservations`; those of tasks no longer running are released first); otherwise removes the row, then the blob unless another row shares
  * it (the blobstore is content addressed). Row first: a crash in between leaves an orphan blob,
  * never a row pointing at nothing.
  */
@@ -30,6 +31,7 @@ export function deleteRootfsTask(deps: Deps): TaskHandler<DeleteRootfsParams> {
         const stage = ctx.events.stage('Deleting rootfs', { total: 1 });
         await stage.task(`Delete rootfs ${objectName}`, async () => {
           const deleted = await deps.db.transaction(async (tx) => {
+            await releaseStaleReservations(tx);
             const holders = await new RootfsStore(tx).reservationHolders(rootfs.id);
             if (holders.length > 0) {
               throw new RootfsInUse(

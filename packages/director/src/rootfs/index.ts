@@ -8,6 +8,7 @@ import { deleteRootfsRoute } from './delete-rootfs-route.ts';
 import { deleteRootfsTask } from './delete-rootfs-task.ts';
 import { listRootfsRoute } from './list-rootfs-route.ts';
 import { RootfsStore } from './rootfs-store.ts';
+import { releaseStaleReservations } from './stale-reservations.ts';
 import { updateRootfsTask, UPDATE_ROOTFS } from './update-rootfs-task.ts';
 
 /** Where rootfs uploads in flight keep their files. */
@@ -43,5 +44,7 @@ export const rootfsFeature: Feature = {
   },
   async startup(deps) {
     await rootfsScratch(deps).clear();
+    // After main.ts failed the tasks a previous run left processing: their reservations go.
+    await releaseStaleReservations(deps.db);
   },
 };

@@ -102,11 +102,11 @@ for (const backend of testBackends()) {
       const [row] = await t.db.query<{ id: number }>('SELECT id FROM rootfs');
       await t.db.execute(
         'INSERT INTO rootfs_reservations (rootfs_id, holder, created_at) VALUES ($1, $2, $3)',
-        [row!.id, 'task:7', 'now'],
+        [row!.id, 'deployment:zk', 'now'],
       );
       const held = await task(await call('DELETE', '/rootfs/r/1'));
       assert.equal(held.state, 'error');
-      assert.match(held.result ?? '', /needed by a reload in progress: task:7/);
+      assert.match(held.result ?? '', /needed by a reload in progress: deployment:zk/);
       await t.db.execute('DELETE FROM rootfs_reservations');
       assert.equal((await task(await call('DELETE', '/rootfs/r/1'))).state, 'done');
       assert.deepEqual(await list(), []);
