@@ -4,56 +4,17 @@
 // stop --hard, start, delete-deployment — each checked against what the director and the host
 // then hold.
 import assert from 'node:assert/strict';
-import { execFile } from 'node:child_process';
-import { mkdtemp, readdir, rm, writeFile } from 'node:fs/promises';
+import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
-import { dirname, join, resolve } from 'node:path';
-import { fileURLToPath } from 'node:url';
-import { promisify } from 'node:util';
+import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { stringify } from 'yaml';
 import { startDirector, type DirectorProcess } from '@refit/director/api/director-process.test-support.ts';
 import { buildRelease } from '@refit/testkit/release/build-release.ts';
-import { callCpi } from './vm-harness/cpi-process.ts';
+import { refitCli, rowsOf } from './support/refit-cli.ts';
+import { buildStemcell, deleteHostVms, hostVmsOf, loopJob, oneAzCloudConfig } from './support/vm-lab.ts';
 
-const exec = promisify(execFile);
-const repo = resolve(dirname(fileURLToPath(import.meta.url)), '../..');
-const refitBin = join(repo, 'packages/cli/bin/refit');
-const stemcellBin = join(repo, 'packages/stemcell/bin/refit-stemcell');
-
-interface Run {
-  readonly code: number;
-  readonly stdout: string;
-  readonly stderr: string;
-}
-
-const ctl = `#!/bin/sh
-RUN=/var/vcap/sys/run/web
-case "$1" in
-  start)
-    mkdir -p "$RUN"
-    /bin/sh -c 'while :; do sleep 1; done' refit-cli-e2e-web-<%= spec.id %> </dev/null >/dev/null 2>&1 &
-    echo $! > "$RUN/web.pid"
-    ;;
-  stop)
-    [ -f "$RUN/web.pid" ] && kill "$(cat "$RUN/web.pid")" 2>/dev/null
-    rm -f "$RUN/web.pid"
-    ;;
-esac
-`;
-
-const cloudConfig = {
-  azs: [{ name: 'z1' }],
-  vm_types: [{ name: 'default' }],
-  networks: [
-    {
-      name: 'default',
-      type: 'manual',
-      subnets: [{ range: '127.0.70.0/24', gateway: '127.0.70.1', az: 'z1' }],
-    },
-  ],
-  compilation: { workers: 1, az: 'z1', vm_type: 'default', network: 'default' },
-};
+const cloudConfig = oneAzCloudConfig(70);
 
 const manifest = stringify({
   name: 'dep',
@@ -73,13 +34,6 @@ const manifest = stringify({
   ],
 });
 
-/** Piped (data-only) table rows as cells (`-` for empty, as the stock CLI). */
-const rowsOf = (stdout: string): string[][] =>
-  stdout
-    .split('\n')
-    .filter((l) => l !== '')
-    .map((l) => l.replace(/\t$/, '').split('\t'));
-
 describe(
   'refit deploy and instance commands with real refit-cpi-local VMs',
   {
@@ -90,49 +44,23 @@ describe(
     let work = '';
     let director: DirectorProcess | undefined;
 
-    async function refit(argv: readonly string[]): Promise<Run> {
-      const home = await mkdtemp(join(work, 'home-'));
-      const env: Record<string, string> = {
-        PATH: process.env['PATH'] ?? '/usr/bin:/bin',
-        HOME: home,
-        BOSH_ENVIRONMENT: `https://127.0.0.1:${director!.port}`,
-        BOSH_CA_CERT: director!.ca,
-        BOSH_CLIENT: director!.auth.client,
-        BOSH_CLIENT_SECRET: director!.auth.secret,
-      };
-      return new Promise<Run>((ok) => {
-        const child = execFile(refitBin, argv, { env, timeout: 300_000 }, (error, stdout, stderr) =>
-          ok({ code: error === null ? 0 : typeof error.code === 'number' ? error.code : -1, stdout, stderr }),
-        );
-        child.stdin?.end('');
-      });
-    }
-    const ok = async (argv: readonly string[]): Promise<Run> => {
-      const result = await refit(argv);
-      assert.equal(result.code, 0, `refit ${argv.join(' ')}:\n${result.stdout}${result.stderr}`);
-      return result;
-    };
+    const cli = refitCli(() => ({
+      port: director!.port,
+      ca: director!.ca,
+      client: director!.auth.client,
+      secret: director!.auth.secret,
+      homes: work,
+    }));
+    const refit = cli.run;
+    const ok = cli.ok;
     /** `vms -d dep` piped: instance → VM CID. */
     const vmCids = async () =>
       new Map(rowsOf((await ok(['-d', 'dep', 'vms'])).stdout).map((r) => [r[0], r[4]]));
-    const hostVms = async () =>
-      (await readdir(join(work, 'director/cpi-local/state/vms')).catch(() => [])).sort();
+    const hostVms = () => hostVmsOf(join(work, 'director'));
 
     before(async () => {
       work = await mkdtemp(join(tmpdir(), 'refit-cli-deploy-vms-'));
-      await exec(stemcellBin, [
-        'build',
-        '--name',
-        'refit-cli-e2e',
-        '--version',
-        '1',
-        '--os',
-        'refit-minimal',
-        '--out',
-        join(work, 'sc-1'),
-        '--base',
-        'minimal',
-      ]);
+      await buildStemcell(work, '1', { name: 'refit-cli-e2e' });
       director = await startDirector({ stateDir: join(work, 'director'), readyTimeoutMs: 60_000 });
       const release = join(work, 'app-1.tgz');
       await writeFile(
@@ -141,17 +69,7 @@ describe(
           await buildRelease({
             name: 'app',
             version: '1',
-            jobs: [
-              {
-                name: 'web',
-                monit:
-                  'check process web\n  with pidfile /var/vcap/sys/run/web/web.pid\n' +
-                  '  start program "/var/vcap/jobs/web/bin/ctl start"\n' +
-                  '  stop program "/var/vcap/jobs/web/bin/ctl stop"\n  group vcap\n',
-                templates: { 'ctl.erb': ctl },
-                destinations: { 'ctl.erb': 'bin/ctl' },
-              },
-            ],
+            jobs: [loopJob({ marker: 'refit-cli-e2e-web' })],
           })
         ).tarball,
       );
@@ -167,11 +85,7 @@ describe(
         const left = await refit(['-n', '-d', 'dep', 'delete-deployment', '--force']).catch(() => undefined);
         void left;
         await director.stop();
-        const cpi = {
-          command: join(repo, 'packages/cpi-local/bin/refit-cpi-local'),
-          args: ['--config', join(work, 'director/cpi-local/cpi.yml')],
-        };
-        for (const vm of await hostVms()) await callCpi(cpi, 'delete_vm', [vm]).catch(() => undefined);
+        await deleteHostVms(join(work, 'director'));
       }
       await rm(work, { recursive: true, force: true });
     });
