@@ -82,6 +82,42 @@ describe('migrate_disk', { skip: !root && 'needs root for mount(8) and chown' },
     assert.deepEqual(await f.call('list_disk'), { value: ['disk-new'] });
   });
 
+  it("BOSH's sequence: mount_disk(new) lands on the migration target, then migrate_disk moves it to the store", async () => {
+    await writeFile(join(newDisk, 'stale'), 'left by nobody');
+    await f.call('add_persistent_disk', ['disk-new', newDisk]);
+    assert.deepEqual(await f.call('mount_disk', ['disk-new']), { value: {} });
+    assert.equal(await systemMounter.isMountPoint(target()), true);
+    assert.deepEqual(await f.call('list_disk'), { value: ['disk-old', 'disk-new'] });
+    assert.deepEqual(await f.call('migrate_disk', ['disk-old', 'disk-new']), {
+      value: { mounted: 'disk-new' },
+    });
+    assert.deepEqual(await f.call('list_disk'), { value: ['disk-new'] });
+    assert.equal(await systemMounter.isMountPoint(target()), false, 'the target mount is gone, not stacked');
+    assert.equal(await readFile(join(f.ctx.paths.store, 'db/nested/data'), 'utf8'), 'persistent data');
+    await writeFile(join(f.ctx.paths.store, 'after'), 'new');
+    assert.equal(await readFile(join(newDisk, 'after'), 'utf8'), 'new');
+    // The old disk is no longer mounted anywhere: unmount_disk(old) is the no-op BOSH expects.
+    assert.deepEqual(await f.call('unmount_disk', ['disk-old']), {
+      value: { message: 'Partition of disk-old is not mounted' },
+    });
+  });
+
+  it('a failed copy unmounts the target and leaves the old disk on the store', async () => {
+    await f.call('add_persistent_disk', ['disk-new', newDisk]);
+    await f.call('mount_disk', ['disk-new']);
+    // Root can read and write anything: make cp fail with a file where it needs a directory.
+    await writeFile(join(target(), 'db'), 'not a directory');
+    const outcome = await f.call('migrate_disk', ['disk-old', 'disk-new']);
+    assert.ok('exception' in outcome && /copying .* failed/.test(outcome.exception), JSON.stringify(outcome));
+    assert.equal(await systemMounter.isMountPoint(target()), false);
+    assert.deepEqual(await f.call('list_disk'), { value: ['disk-old'] });
+    assert.equal(await readFile(join(f.ctx.paths.store, 'db/nested/data'), 'utf8'), 'persistent data');
+    // What the director sends next to remove the new disk answers without failing.
+    assert.deepEqual(await f.call('unmount_disk', ['disk-new']), {
+      value: { message: 'Partition of disk-new is not mounted' },
+    });
+  });
+
   it('leaves the old disk mounted when the new one cannot be used', async () => {
     await f.call('add_persistent_disk', ['disk-new', join(f.dir, 'nowhere')]);
     const missing = await f.call('migrate_disk', ['disk-old', 'disk-new']);

@@ -32,12 +32,9 @@ describe(
       assert.equal(await readFile(join(f.ctx.paths.store, 'kept'), 'utf8'), 'data');
       await writeFile(join(f.ctx.paths.store, 'written'), 'through the mount');
       assert.equal(await readFile(join(disk, 'written'), 'utf8'), 'through the mount');
-      // Mounting the same disk again is a no-op; another one while it is mounted is refused.
+      // Mounting the same disk again is a no-op.
       assert.deepEqual(await f.call('mount_disk', ['disk-1']), { value: {} });
-      await mkdir(join(f.dir, 'disks/disk-2'));
-      await f.call('add_persistent_disk', ['disk-2', join(f.dir, 'disks/disk-2')]);
-      const second = await f.call('mount_disk', ['disk-2']);
-      assert.ok('exception' in second && /disk-1 is already mounted/.test(second.exception));
+      assert.deepEqual(await f.call('list_disk'), { value: ['disk-1'] });
 
       assert.deepEqual(await f.call('unmount_disk', ['disk-1']), {
         value: { message: 'Unmounted partition of disk-1' },
@@ -51,6 +48,37 @@ describe(
       assert.deepEqual(await f.call('remove_persistent_disk', ['disk-1']), { value: {} });
       const gone = await f.call('mount_disk', ['disk-1']);
       assert.ok('exception' in gone && /could not be found in settings/.test(gone.exception));
+    });
+
+    it('mounts a second disk on store_migration_target while the store holds one, as the Go agent does', async () => {
+      const target = join(f.ctx.paths.vcap, 'store_migration_target');
+      const first = join(f.dir, 'disks/first');
+      const second = join(f.dir, 'disks/second');
+      await mkdir(first, { recursive: true });
+      await mkdir(second, { recursive: true });
+      await writeFile(join(second, 'on-second'), 'two');
+      await f.call('add_persistent_disk', ['disk-1', first]);
+      await f.call('add_persistent_disk', ['disk-2', { path: second }]);
+      try {
+        assert.deepEqual(await f.call('mount_disk', ['disk-1']), { value: {} });
+        assert.deepEqual(await f.call('mount_disk', ['disk-2']), { value: {} });
+        assert.equal(await systemMounter.isMountPoint(target), true);
+        assert.equal(await readFile(join(target, 'on-second'), 'utf8'), 'two');
+        await assert.rejects(
+          readFile(join(f.ctx.paths.store, 'on-second')),
+          'the store keeps the first disk',
+        );
+        assert.deepEqual(await f.call('list_disk'), { value: ['disk-1', 'disk-2'] });
+        // Again: already where it belongs, nothing stacked.
+        assert.deepEqual(await f.call('mount_disk', ['disk-2']), { value: {} });
+        assert.deepEqual(await f.call('unmount_disk', ['disk-2']), {
+          value: { message: 'Unmounted partition of disk-2' },
+        });
+        assert.equal(await systemMounter.isMountPoint(target), false, 'one mount only, now gone');
+        assert.deepEqual(await f.call('list_disk'), { value: ['disk-1'] });
+      } finally {
+        while (await systemMounter.isMountPoint(target)) await systemMounter.unmount(target);
+      }
     });
 
     it('finds disks the CPI put in the settings file, with a string hint', async () => {
