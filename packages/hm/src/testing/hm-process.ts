@@ -66,9 +66,39 @@ export class HmProcess {
       if (found) return found;
       if (this.child.exitCode !== null)
         throw new Error(`refit-hm exited while waiting for ${what}: ${this.#stderr}`);
-      if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}; stderr: ${this.#stderr}`);
+      if (Date.now() > deadline)
+        throw new Error(
+          `timed out waiting for ${what}; stderr: ${this.#stderr}\nlast lines:\n${this.tail()}`,
+        );
       await sleep(20);
     }
+  }
+
+  /**
+   * The last `count` lines other than the per-pass `Analyzed` and `director polled`, repeats
+   * folded (`×n`): what a failed wait shows, so a CI log says what the monitor saw.
+   */
+  tail(count = 30): string {
+    const shown: string[] = [];
+    let previous = '';
+    let repeats = 0;
+    const flush = () => {
+      if (previous !== '') shown.push(repeats > 1 ? `${previous} ×${repeats}` : previous);
+    };
+    for (const line of this.lines) {
+      if (line.msg === 'Analyzed' || line.msg === 'director polled') continue;
+      const { time: _time, receivedAt: _at, ...rest } = line;
+      const text = JSON.stringify(rest);
+      if (text === previous) {
+        repeats += 1;
+        continue;
+      }
+      flush();
+      previous = text;
+      repeats = 1;
+    }
+    flush();
+    return shown.slice(-count).join('\n');
   }
 
   /** SIGTERM, SIGKILL after `timeoutMs`. */
