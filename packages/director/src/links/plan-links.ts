@@ -1,10 +1,9 @@
 import type { Hash } from '../manifests/compile-cloud-config.ts';
 import type { DeploymentPlan } from '../planner/plan-types.ts';
 import type { ReleaseVersionContents } from '../releases/release-lookup.ts';
-import { groupContents, templateSpec } from '../deployments/instance-specs.ts';
-import type { LinkGroupInput } from './link-types.ts';
+import { templateSpec } from '../deployments/instance-specs.ts';
+import type { LinkGroupInput, ResolvedLinks } from './link-types.ts';
 import { resolveLinks } from './resolve-links.ts';
-import type { ResolvedLinks } from './link-types.ts';
 
 /**
  * The links of a planned deployment: every instance group's jobs (their specs from the uploaded
@@ -17,17 +16,23 @@ export function planLinks(
   globalProperties: Hash,
 ): ResolvedLinks {
   const groups: LinkGroupInput[] = plan.instanceGroups.map((group) => {
-    const contents = groupContents(group.group, releases);
     const bootstrapIndex = Math.min(...group.instances.map((i) => i.index));
     return {
       name: group.name,
-      jobs: group.group.jobs.map((job, n) => ({
-        name: job.name,
-        spec: contents.jobs[n]?.job.spec ?? { provides: [], consumes: [], properties: {} },
-        properties: Object.keys(job.properties).length > 0 ? job.properties : globalProperties,
-        consumes: job.consumes,
-        provides: job.provides,
-      })),
+      // A job missing from its release is reported when templates are read, not here.
+      jobs: group.group.jobs.flatMap((job) => {
+        const spec = releases.get(job.release)?.jobs.find((j) => j.name === job.name)?.spec;
+        if (spec === undefined) return [];
+        return [
+          {
+            name: job.name,
+            spec,
+            properties: Object.keys(job.properties).length > 0 ? job.properties : globalProperties,
+            consumes: job.consumes,
+            provides: job.provides,
+          },
+        ];
+      }),
       instances: group.instances.map((instance) => {
         const bootstrap = instance.index === bootstrapIndex;
         return {
