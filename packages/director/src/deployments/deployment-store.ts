@@ -1,6 +1,12 @@
 import type { Db, Row } from '../db/db.ts';
 import type { CurrentDisk, CurrentInstance, InstancePlan, InstanceState } from '../planner/plan-types.ts';
-import type { AppliedState, InstanceStateStore, StoredVm } from '../updater/updater-ports.ts';
+import type {
+  AppliedState,
+  InstanceStateStore,
+  LeftoverVm,
+  StoredVm,
+  VmRef,
+} from '../updater/updater-ports.ts';
 
 export interface DeploymentRecord {
   readonly name: string;
@@ -20,7 +26,7 @@ const json = (value: unknown) => JSON.stringify(value);
 const parse = <T>(text: unknown, fallback: T): T =>
   typeof text === 'string' && text !== '' ? (JSON.parse(text) as T) : fallback;
 
-/** The deployments tables (migration 006). */
+/** The deployments tables (migrations 006 and 014). */
 export class DeploymentStore {
   readonly #db: Db;
   constructor(db: Db) {
@@ -128,25 +134,7 @@ export class DeploymentStore {
         await db.execute('UPDATE instances SET update_completed = 0 WHERE id = $1', [id]);
       },
       async vmCreated(id, vm: StoredVm) {
-        await db.transaction(async (tx) => {
-          await tx.execute('DELETE FROM vms WHERE instance_id = $1', [id]);
-          await tx.execute(
-            `INSERT INTO vms (instance_id, deployment, cid, agent_id, stemcell_name, stemcell_version, cloud_properties, env, network_settings, created_at)
-             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)`,
-            [
-              id,
-              deployment,
-              vm.cid,
-              vm.agentId,
-              vm.stemcell.name,
-              vm.stemcell.version,
-              json(vm.cloudProperties),
-              json(vm.env),
-              json(vm.networkSettings),
-              vm.createdAt,
-            ],
-          );
-        });
+        await db.transaction((tx) => recordVm(tx, deployment, id, vm));
       },
       async vmDeleted(id, cid) {
         await db.execute('DELETE FROM vms WHERE instance_id = $1 AND cid = $2', [id, cid]);
@@ -159,6 +147,44 @@ export class DeploymentStore {
       },
       async diskDeleted(_id, cid) {
         await db.execute('DELETE FROM persistent_disks WHERE cid = $1', [cid]);
+      },
+      async diskReplaced(id, oldCid, disk: CurrentDisk) {
+        await db.transaction(async (tx) => {
+          await tx.execute('DELETE FROM persistent_disks WHERE cid = $1', [oldCid]);
+          await tx.execute(
+            'INSERT INTO persistent_disks (cid, instance_id, deployment, size, cloud_properties) VALUES ($1, $2, $3, $4, $5)',
+            [disk.cid, id, deployment, disk.size, json(disk.cloudProperties)],
+          );
+        });
+      },
+      async vmLeftover(id, vm: VmRef) {
+        await db.transaction((tx) => recordLeftover(tx, deployment, id, vm));
+      },
+      async vmSwapped(id, old: VmRef, vm: StoredVm) {
+        await db.transaction(async (tx) => {
+          await recordVm(tx, deployment, id, vm);
+          await tx.execute('DELETE FROM leftover_vms WHERE cid = $1', [vm.cid]);
+          await recordLeftover(tx, deployment, id, old);
+        });
+      },
+      async leftoverVmDeleted(cid) {
+        await db.execute('DELETE FROM leftover_vms WHERE cid = $1', [cid]);
+      },
+      async leftoverVms(): Promise<LeftoverVm[]> {
+        // A leftover that is an instance's VM again (never by the updater) is not deleted.
+        await db.execute(
+          'DELETE FROM leftover_vms WHERE deployment = $1 AND cid IN (SELECT cid FROM vms WHERE deployment = $1)',
+          [deployment],
+        );
+        const rows = await db.query(
+          'SELECT cid, agent_id, instance_id FROM leftover_vms WHERE deployment = $1 ORDER BY created_at, cid',
+          [deployment],
+        );
+        return rows.map((r) => ({
+          cid: String(r.cid),
+          agentId: String(r.agent_id),
+          instanceId: String(r.instance_id),
+        }));
       },
       async updateCompleted(id, applied: AppliedState) {
         await db.execute(
@@ -176,6 +202,35 @@ export class DeploymentStore {
       },
     };
   }
+}
+
+/** The instance's one VM row, replaced. */
+async function recordVm(tx: Db, deployment: string, id: string, vm: StoredVm): Promise<void> {
+  await tx.execute('DELETE FROM vms WHERE instance_id = $1', [id]);
+  await tx.execute(
+    `INSERT INTO vms (instance_id, deployment, cid, agent_id, stemcell_name, stemcell_version, cloud_properties, env, network_settings, created_at)
+     VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)`,
+    [
+      id,
+      deployment,
+      vm.cid,
+      vm.agentId,
+      vm.stemcell.name,
+      vm.stemcell.version,
+      json(vm.cloudProperties),
+      json(vm.env),
+      json(vm.networkSettings),
+      vm.createdAt,
+    ],
+  );
+}
+
+async function recordLeftover(tx: Db, deployment: string, id: string, vm: VmRef): Promise<void> {
+  await tx.execute('DELETE FROM leftover_vms WHERE cid = $1', [vm.cid]);
+  await tx.execute(
+    'INSERT INTO leftover_vms (cid, deployment, instance_id, agent_id, created_at) VALUES ($1, $2, $3, $4, $5)',
+    [vm.cid, deployment, id, vm.agentId, new Date().toISOString()],
+  );
 }
 
 function toDeployment(row: Row): DeploymentRecord {

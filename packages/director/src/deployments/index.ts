@@ -2,6 +2,7 @@ import type { Feature } from '../feature.ts';
 import { ipReservationsMigration } from '../networking/index.ts';
 import { deploymentsMigration } from './006-deployments.ts';
 import { compilationVmsMigration } from './013-compilation-vms.ts';
+import { leftoverVmsMigration } from './014-leftover-vms.ts';
 import { deleteDeploymentTask } from './delete-deployment-task.ts';
 import { deployTask, type DeploymentTaskDeps } from './deploy-task.ts';
 import { deploymentRoutes } from './deployment-routes.ts';
@@ -13,13 +14,18 @@ export type { DeploymentTaskDeps } from './deploy-task.ts';
 /**
  * Deployments (reference §1.8–1.10, §4): deploy, diff, list, show, delete, vms/instances and
  * instance state changes, over the planner and the updater. Owns migrations 005 (IP
- * reservations, the networking module's table), 006 and 013 (compilation VMs). `agents` is read when a task runs
+ * reservations, the networking module's table), 006, 013 (compilation VMs) and 014 (leftover VMs of create-swap-delete). `agents` is read when a task runs
  * (the NATS client exists only after the features are listed).
  */
 export function deploymentsFeature(extra: DeploymentTaskDeps): Feature {
   return {
     name: 'deployments',
-    migrations: [ipReservationsMigration, deploymentsMigration, compilationVmsMigration],
+    migrations: [
+      ipReservationsMigration,
+      deploymentsMigration,
+      compilationVmsMigration,
+      leftoverVmsMigration,
+    ],
     routes: (deps) => deploymentRoutes(deps),
     taskHandlers: (deps) => [
       deployTask(deps, extra),

@@ -36,7 +36,6 @@ export async function attachDiskStep(
   plan: InstancePlan,
   vm: StoredVm,
   diskCid: string,
-  options: { readonly mount: boolean } = { mount: true },
 ): Promise<void> {
   const answered = await cpiCall(deps, 'attach_disk', [vm.cid, diskCid]);
   const hint: DiskHint =
@@ -59,7 +58,7 @@ export async function attachDiskStep(
       instance_id: plan.id,
     },
   ]);
-  if (options.mount) await deps.agents.call(vm.agentId, 'mount_disk', [diskCid], call);
+  await deps.agents.call(vm.agentId, 'mount_disk', [diskCid], call);
   await deps.record({
     action: 'attach',
     objectType: 'disk',
@@ -100,13 +99,15 @@ export async function deleteDiskStep(deps: UpdaterDeps, plan: InstancePlan, disk
 }
 
 /**
- * A persistent disk whose size or cloud properties changed (reference §4.2, BOSH's
- * `DiskManager#update_persistent_disk`): `create_disk` placed with the VM, CPI `attach_disk` +
- * agent `add_persistent_disk` (not mounted: the old disk is still on /var/vcap/store), agent
- * `migrate_disk(old, new)` copies the store and mounts the new disk in its place. Only then does
- * the director switch its record to the new disk and detach and delete the old one (BOSH orphans
- * it; Refit deletes it). A failure before the switch removes the new disk again, best effort, and
- * leaves the old one recorded and mounted, so the next deploy starts over from it.
+ * A persistent disk whose size or cloud properties changed, in BOSH's calls
+ * (`DiskManager#update_disk`): `create_disk` placed with the VM, then the new disk attached as
+ * any disk is (CPI `attach_disk`, agent `add_persistent_disk`, `set_disk_metadata`, agent
+ * `mount_disk`: with the old disk on /var/vcap/store, the agent mounts the new one on
+ * /var/vcap/store_migration_target), then agent `migrate_disk(old, new)` copies the store and
+ * mounts the new disk in its place. Only then does the director switch its record to the new
+ * disk (one transaction) and detach and delete the old one (BOSH orphans it; Refit deletes it).
+ * A failure before the switch removes the new disk again, best effort (unmounted, detached,
+ * deleted), and leaves the old one recorded and mounted, so the next deploy starts over from it.
  */
 export async function migrateDiskStep(
   deps: UpdaterDeps,
@@ -121,23 +122,29 @@ export async function migrateDiskStep(
     throw new BugError(`create_disk answered ${JSON.stringify(cid)}`);
   await deps.record({ action: 'create', objectType: 'disk', objectName: cid, instance: instanceName(plan) });
   try {
-    await attachDiskStep(deps, plan, vm, cid, { mount: false });
+    await attachDiskStep(deps, plan, vm, cid);
     await deps.agents.call(vm.agentId, 'migrate_disk', [old.cid, cid], { signal: deps.signal });
   } catch (error) {
     await abandonDisk(deps, vm, cid);
     throw error;
   }
   const disk: CurrentDisk = { cid, size: wanted.size, cloudProperties: wanted.cloudProperties };
-  await deps.store.diskCreated(plan.id, disk);
-  await deps.store.diskDeleted(plan.id, old.cid);
+  await deps.store.diskReplaced(plan.id, old.cid, disk);
   await detachDiskStep(deps, plan, vm, old.cid);
-  await deleteDiskStep(deps, plan, old.cid);
+  await cpiCall(deps, 'delete_disk', [old.cid]);
+  await deps.record({
+    action: 'delete',
+    objectType: 'disk',
+    objectName: old.cid,
+    instance: instanceName(plan),
+  });
   return disk;
 }
 
 /** Undoes a new disk the director never recorded; errors here would hide the one that matters. */
 async function abandonDisk(deps: UpdaterDeps, vm: StoredVm, cid: string): Promise<void> {
   const call = { signal: deps.signal };
+  await deps.agents.call(vm.agentId, 'unmount_disk', [cid], call).catch(() => undefined);
   await cpiCall(deps, 'detach_disk', [vm.cid, cid]).catch(() => undefined);
   await deps.agents.call(vm.agentId, 'remove_persistent_disk', [cid], call).catch(() => undefined);
   await cpiCall(deps, 'delete_disk', [cid]).catch(() => undefined);

@@ -1,16 +1,18 @@
 import type { CurrentDisk } from '../planner/plan-types.ts';
 import { createVmStep } from './create-vm-step.ts';
 import { detachDiskStep } from './disk-steps.ts';
-import { cpiCall } from './instance-label.ts';
+import { deleteLeftoverVm } from './leftover-vms-step.ts';
 import type { InstanceStateStore, InstanceTarget, StoredVm, UpdaterDeps } from './updater-ports.ts';
 
 /**
  * The first half of a `create-swap-delete` recreate (reference §4.4 D): the replacement VM is
  * created and `prepare`d while the old VM still runs its jobs, then the old instance is stopped
- * (`stopOld`) and its persistent disk detached. Up to here nothing is lost: on a failure the new
- * VM is deleted, best effort, and the old VM recorded again (the store keeps one VM per instance
- * and `createVmStep` recorded the new one), so the instance stays on its old VM and dirty.
- * Answers the new VM; the caller attaches the disk, applies, starts, and deletes the old VM.
+ * (`stopOld`) and its persistent disk detached, and the swap recorded in one transaction (the
+ * new VM becomes the instance's, the old one a leftover). Until the swap the new VM is recorded
+ * as a leftover and the instance keeps its old VM: on a failure the new VM is deleted, best
+ * effort, and the instance stays on its old VM, dirty. Whatever a dying director leaves
+ * recorded as a leftover is deleted by the next deploy (`deleteLeftoverVmsStep`). Answers the
+ * new VM; the caller attaches the disk, applies, starts, and deletes the old VM.
  */
 export async function swapVmStep(
   deps: UpdaterDeps,
@@ -20,30 +22,45 @@ export async function swapVmStep(
   stopOld: () => Promise<void>,
 ): Promise<StoredVm> {
   const { plan } = target;
-  let created: string | null = null;
-  // Learn the new VM's CID as soon as it is recorded, so a failure while waiting for its agent
-  // can still delete it.
+  let created: StoredVm | null = null;
+  // createVmStep records the VM as soon as the IaaS has it: as a leftover here, so the
+  // instance's record still names the VM that runs its jobs.
   const store: InstanceStateStore = {
-    updateStarted: (id) => deps.store.updateStarted(id),
+    ...bound(deps.store),
     vmCreated: async (id, vm) => {
-      created = vm.cid;
-      await deps.store.vmCreated(id, vm);
+      created = vm;
+      await deps.store.vmLeftover(id, vm);
     },
-    vmDeleted: (id, cid) => deps.store.vmDeleted(id, cid),
-    diskCreated: (id, d) => deps.store.diskCreated(id, d),
-    diskDeleted: (id, cid) => deps.store.diskDeleted(id, cid),
-    updateCompleted: (id, applied) => deps.store.updateCompleted(id, applied),
-    instanceDeleted: (id) => deps.store.instanceDeleted(id),
   };
+  let vm: StoredVm;
   try {
-    const vm = await createVmStep({ ...deps, store }, target, []);
+    vm = await createVmStep({ ...deps, store }, target, []);
     await deps.agents.call(vm.agentId, 'prepare', [target.applySpec], { signal: deps.signal });
     await stopOld();
     if (disk !== null) await detachDiskStep(deps, plan, old, disk.cid);
-    return vm;
   } catch (error) {
-    if (created !== null) await cpiCall(deps, 'delete_vm', [created]).catch(() => undefined);
-    await deps.store.vmCreated(plan.id, old);
+    const orphan = created as StoredVm | null;
+    if (orphan !== null) await deleteLeftoverVm(deps, orphan.cid).catch(() => undefined);
     throw error;
   }
+  await deps.store.vmSwapped(plan.id, old, vm);
+  return vm;
+}
+
+/** The store's methods bound to it, so a copy with one method replaced still works. */
+function bound(store: InstanceStateStore): InstanceStateStore {
+  return {
+    updateStarted: (id) => store.updateStarted(id),
+    vmCreated: (id, vm) => store.vmCreated(id, vm),
+    vmDeleted: (id, cid) => store.vmDeleted(id, cid),
+    diskCreated: (id, d) => store.diskCreated(id, d),
+    diskDeleted: (id, cid) => store.diskDeleted(id, cid),
+    diskReplaced: (id, oldCid, d) => store.diskReplaced(id, oldCid, d),
+    vmLeftover: (id, vm) => store.vmLeftover(id, vm),
+    vmSwapped: (id, old, vm) => store.vmSwapped(id, old, vm),
+    leftoverVmDeleted: (cid) => store.leftoverVmDeleted(cid),
+    leftoverVms: () => store.leftoverVms(),
+    updateCompleted: (id, applied) => store.updateCompleted(id, applied),
+    instanceDeleted: (id) => store.instanceDeleted(id),
+  };
 }

@@ -254,14 +254,13 @@ describe('updateDeployment: persistent disk migration', () => {
       'cpi:attach_disk:vm-id-0',
       'agent:agent-id-0:add_persistent_disk',
       'cpi:set_disk_metadata:disk-1',
+      'agent:agent-id-0:mount_disk',
       'agent:agent-id-0:migrate_disk',
-      'store:diskCreated:id-0:disk-1',
-      'store:diskDeleted:id-0:disk-id-0',
+      'store:diskReplaced:id-0:disk-id-0:disk-1',
       'agent:agent-id-0:unmount_disk',
       'cpi:detach_disk:vm-id-0',
       'agent:agent-id-0:remove_persistent_disk',
       'cpi:delete_disk:disk-id-0',
-      'store:diskDeleted:id-0:disk-id-0',
       'agent:agent-id-0:apply',
       'agent:agent-id-0:run_script:pre-start',
       'agent:agent-id-0:start',
@@ -270,6 +269,23 @@ describe('updateDeployment: persistent disk migration', () => {
     ]);
     const call = (method: string) => h.cloud.calls.find((c) => c.method === method)?.args;
     assert.deepEqual(call('create_disk'), [2048, {}, 'vm-id-0'], 'placed with the VM');
+    // BOSH's agent calls: mount_disk(new) (the Go agent mounts it on store_migration_target,
+    // the old disk being on the store), then migrate_disk(old, new), then the old one unmounted.
+    assert.deepEqual(
+      h.agents.calls.filter((c) => /_disk$/.test(c.method)).map((c) => [c.method, ...c.args]),
+      [
+        ['add_persistent_disk', 'disk-1', '/dev/fake/disk-1'],
+        ['mount_disk', 'disk-1'],
+        ['migrate_disk', 'disk-id-0', 'disk-1'],
+        ['unmount_disk', 'disk-id-0'],
+        ['remove_persistent_disk', 'disk-id-0'],
+      ],
+    );
+    assert.deepEqual(
+      h.log.matching('store:disk'),
+      ['store:diskReplaced:id-0:disk-id-0:disk-1'],
+      'one switch',
+    );
     assert.deepEqual(
       h.cloud.calls.filter((c) => c.method === 'detach_disk').map((c) => c.args),
       [['vm-id-0', 'disk-id-0']],
@@ -299,7 +315,17 @@ describe('updateDeployment: persistent disk migration', () => {
       ],
       'only the new disk is detached and deleted',
     );
-    assert.ok(h.log.entries.includes('agent:agent-id-0:remove_persistent_disk'));
+    assert.deepEqual(
+      h.agents.calls.filter((c) => /_disk$/.test(c.method)).map((c) => [c.method, ...c.args]),
+      [
+        ['add_persistent_disk', 'disk-1', '/dev/fake/disk-1'],
+        ['mount_disk', 'disk-1'],
+        ['migrate_disk', 'disk-id-0', 'disk-1'],
+        ['unmount_disk', 'disk-1'],
+        ['remove_persistent_disk', 'disk-1'],
+      ],
+      'the new disk is unmounted from the migration target before it is detached',
+    );
     assert.equal(h.store.instances.get('id-0')?.completed, false, 'dirty: redone by the next deploy');
 
     h.agents.failCall = null;
@@ -326,6 +352,7 @@ describe('updateDeployment: persistent disk migration', () => {
         'cpi:create_disk',
         'cpi:attach_disk:vm-1',
         'cpi:set_disk_metadata:disk-2',
+        'agent:NEW:mount_disk',
         'agent:NEW:migrate_disk',
         'agent:NEW:unmount_disk',
         'cpi:detach_disk:vm-1',
@@ -354,6 +381,7 @@ describe('updateDeployment: vm_strategy create-swap-delete', () => {
     await run(h, plan);
     assert.deepEqual(sequence(h), [
       'cpi:create_vm',
+      'store:vmLeftover:id-0:vm-1',
       'cpi:set_vm_metadata:vm-1',
       'agent:NEW:ping:vm-1',
       'agent:NEW:prepare',
@@ -364,6 +392,7 @@ describe('updateDeployment: vm_strategy create-swap-delete', () => {
       'agent:OLD:unmount_disk',
       'cpi:detach_disk:vm-id-0',
       'agent:OLD:remove_persistent_disk',
+      'store:vmSwapped:id-0:vm-id-0:vm-1',
       'cpi:attach_disk:vm-1',
       'agent:NEW:add_persistent_disk',
       'cpi:set_disk_metadata:disk-id-0',
@@ -375,8 +404,10 @@ describe('updateDeployment: vm_strategy create-swap-delete', () => {
       'agent:NEW:get_state',
       'agent:NEW:run_script:post-start',
       'cpi:delete_vm:vm-id-0',
+      'store:leftoverVmDeleted:vm-id-0',
     ]);
     assert.deepEqual(h.cloud.calls.find((c) => c.method === 'create_vm')?.args[4], []);
+    assert.equal(h.store.leftovers.size, 0);
     const row = h.store.instances.get('id-0');
     assert.equal(row?.vm?.cid, 'vm-1');
     assert.equal(row?.completed, true);
@@ -393,9 +424,10 @@ describe('updateDeployment: vm_strategy create-swap-delete', () => {
       await assert.rejects(run(h, plan), new RegExp(`fake ${failing} failure`));
       assert.deepEqual(h.log.matching('cpi:delete_vm'), ['cpi:delete_vm:vm-1'], failing);
       assert.deepEqual(h.log.matching('cpi:detach_disk'), [], failing);
-      const row = h.store.instances.get('id-0');
-      assert.equal(row?.vm?.cid, 'vm-id-0', `${failing}: the old VM is recorded again`);
-      assert.equal(row?.completed, false);
+      assert.deepEqual(h.log.matching('store:vmSwapped'), [], `${failing}: the record keeps the old VM`);
+      assert.deepEqual(h.log.matching('store:leftoverVmDeleted'), ['store:leftoverVmDeleted:vm-1']);
+      assert.equal(h.store.leftovers.size, 0);
+      assert.equal(h.store.instances.get('id-0')?.completed, false);
     }
   });
 
@@ -407,6 +439,55 @@ describe('updateDeployment: vm_strategy create-swap-delete', () => {
     assert.deepEqual(h.log.matching('cpi:delete_vm'), ['cpi:delete_vm:vm-id-0']);
     assert.equal(h.store.instances.get('id-0')?.vm?.cid, 'vm-1');
     assert.equal(h.store.instances.get('id-0')?.completed, false);
+  });
+
+  it('a director dying right after the swap leaves the old VM recorded; the next deploy deletes it first', async () => {
+    const h = harness();
+    h.store.crashAt = 'vmSwapped';
+    await assert.rejects(
+      run(h, replan(swapping(), swapping(), bumpStemcell)),
+      /director died after vmSwapped/,
+    );
+    assert.equal(h.store.instances.get('id-0')?.vm?.cid, 'vm-1', 'the record names the new VM only');
+    assert.deepEqual(h.log.matching('cpi:delete_vm'), [], 'the old VM was not deleted');
+    assert.deepEqual([...h.store.leftovers.keys()], ['vm-id-0']);
+
+    // The next deploy (nothing else to change), with the same store as the restarted director's.
+    h.log.entries.length = 0;
+    h.eventLines.length = 0;
+    await run(h, replan(swapping(), swapping()));
+    assert.deepEqual(h.log.matching('cpi:'), ['cpi:delete_vm:vm-id-0']);
+    assert.equal(h.store.instances.get('id-0')?.vm?.cid, 'vm-1');
+    assert.equal(h.store.leftovers.size, 0);
+    assert.deepEqual(
+      h.eventLines.filter((l) => l.state === 'finished').map((l) => [l.stage, l.task]),
+      [['Deleting leftover vms', 'vm-id-0']],
+    );
+    assert.ok(h.recorded.some((e) => e.action === 'delete' && e.objectName === 'vm-id-0'));
+  });
+
+  it('a new VM whose delete fails before the swap stays recorded and goes with the next deploy', async () => {
+    const h = harness();
+    h.agents.failCall = (agent, method) => agent === 'new-agent-1' && method === 'prepare';
+    h.cloud.failWith = (method) => (method === 'delete_vm' ? new Error('IaaS unavailable') : undefined);
+    await assert.rejects(run(h, replan(swapping(), swapping(), bumpStemcell)), /fake prepare failure/);
+    assert.deepEqual([...h.store.leftovers.keys()], ['vm-1']);
+    assert.ok(h.cloud.vms.has('vm-1'));
+
+    // Still failing at the next deploy: a warning, the row kept, the rollout goes on.
+    h.agents.failCall = null;
+    h.eventLines.length = 0;
+    await run(h, replan(swapping(), swapping()));
+    assert.ok(
+      h.eventLines.some((l) => l.type === 'warning' && /vm-1.*IaaS unavailable/.test(String(l.message))),
+    );
+    assert.deepEqual([...h.store.leftovers.keys()], ['vm-1']);
+
+    h.cloud.failWith = null;
+    await run(h, replan(swapping(), swapping()));
+    assert.equal(h.cloud.vms.has('vm-1'), false);
+    assert.equal(h.store.leftovers.size, 0);
+    assert.deepEqual(h.log.matching('store:vmSwapped'), [], 'the instance keeps its old VM');
   });
 
   it('falls back to delete-create for static IPs, and for in-place updates nothing is swapped', async () => {

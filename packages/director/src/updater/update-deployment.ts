@@ -2,12 +2,14 @@ import { BugError } from '../errors.ts';
 import type { DeploymentPlan, InstanceGroupPlan, InstancePlan } from '../planner/plan-types.ts';
 import { createVmStep } from './create-vm-step.ts';
 import { instanceLabel } from './instance-label.ts';
+import { deleteLeftoverVmsStep } from './leftover-vms-step.ts';
 import { runAll, runPool } from './run-pool.ts';
 import { deleteInstance, joblessSpec, updateInstance } from './update-instance.ts';
 import type { InstanceTarget, StoredVm, UpdaterDeps } from './updater-ports.ts';
 
 /**
  * Carries out a deployment plan (reference §4.3 steps 3–6), as named stages:
+ * `Deleting leftover vms` (only after a deploy died mid create-swap-delete) →
  * `Deleting unneeded instances` → `Creating missing vms` → `Downloading packages` →
  * `Updating instance` per group (groups of a run in parallel, runs in order). The first
  * failure stops the rollout (§4.5) and is thrown.
@@ -22,6 +24,7 @@ export async function updateDeployment(
     if (target === undefined) throw new BugError(`no target for instance ${id}`);
     return target;
   };
+  await deleteLeftoverVmsStep(deps);
   await deleteUnneeded(deps, plan.obsoleteInstances, plan.deleteMaxInFlight, []);
   const created = await createMissingVms(deps, plan, targetOf);
   const groups = new Map(plan.instanceGroups.map((g) => [g.name, g]));

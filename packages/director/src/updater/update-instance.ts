@@ -13,6 +13,7 @@ import {
   migrateDiskStep,
 } from './disk-steps.ts';
 import { cpiCall } from './instance-label.ts';
+import { deleteLeftoverVm } from './leftover-vms-step.ts';
 import { startStep } from './start-step.ts';
 import { swapVmStep } from './swap-vm-step.ts';
 import { stopStep } from './stop-step.ts';
@@ -141,12 +142,13 @@ export async function updateInstance(
       progress,
     );
   } catch (error) {
-    // The old VM is stopped and without its disk: it goes either way.
-    if (swapped !== null) await cpiCall(deps, 'delete_vm', [swapped.cid]).catch(() => undefined);
+    // The old VM is stopped and without its disk: it goes either way (recorded as a leftover
+    // until then, so the next deploy deletes it if this does not).
+    if (swapped !== null) await deleteLeftoverVm(deps, swapped.cid).catch(() => undefined);
     throw error;
   }
   if (swapped !== null) {
-    await cpiCall(deps, 'delete_vm', [swapped.cid]);
+    await deleteLeftoverVm(deps, swapped.cid);
     await deps.record({ action: 'delete', objectType: 'vm', objectName: swapped.cid, instance: name(plan) });
   }
   await finish(deps, target, plan.desiredState);

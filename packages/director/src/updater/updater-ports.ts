@@ -30,6 +30,14 @@ export interface StoredVm {
   readonly createdAt: string;
 }
 
+/** A VM as far as deleting it goes. */
+export type VmRef = Pick<StoredVm, 'cid' | 'agentId'>;
+
+/** A VM to delete that is no instance's VM, with the instance it belonged or was meant to belong to. */
+export interface LeftoverVm extends VmRef {
+  readonly instanceId: string;
+}
+
 /** What was applied when an instance's update finished. */
 export interface AppliedState {
   readonly state: InstanceState;
@@ -48,6 +56,23 @@ export interface InstanceStateStore {
   vmDeleted(instanceId: string, cid: string): Promise<void>;
   diskCreated(instanceId: string, disk: CurrentDisk): Promise<void>;
   diskDeleted(instanceId: string, cid: string): Promise<void>;
+  /** A migrated disk: the old disk's record replaced by the new one's, in one transaction. */
+  diskReplaced(instanceId: string, oldCid: string, disk: CurrentDisk): Promise<void>;
+  /**
+   * A VM that must go even if the director dies before deleting it (reference §4.4 D): the new VM
+   * of a `create-swap-delete` until the swap, the old one after it. Durable; the next deploy of
+   * the deployment deletes what is still recorded (`deleteLeftoverVmsStep`).
+   */
+  vmLeftover(instanceId: string, vm: VmRef): Promise<void>;
+  /**
+   * The swap of a `create-swap-delete`, in one transaction: `vm` becomes the instance's VM (it
+   * stops being a leftover) and `old` becomes a leftover.
+   */
+  vmSwapped(instanceId: string, old: VmRef, vm: StoredVm): Promise<void>;
+  /** A leftover VM is gone from the IaaS. */
+  leftoverVmDeleted(cid: string): Promise<void>;
+  /** The deployment's leftover VMs (none of them any instance's VM). */
+  leftoverVms(): Promise<LeftoverVm[]>;
   updateCompleted(instanceId: string, applied: AppliedState): Promise<void>;
   /** The instance is gone (obsolete or removed group): its row and reservations. */
   instanceDeleted(instanceId: string): Promise<void>;

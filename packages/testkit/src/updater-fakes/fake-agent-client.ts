@@ -15,6 +15,8 @@ import type { CallLog } from './call-log.ts';
 export class FakeAgentClient implements AgentClient {
   readonly #log: CallLog;
   readonly #failing = new Set<string>();
+  /** Every call with its arguments, in order. */
+  readonly calls: { agentId: string; method: string; args: readonly unknown[] }[] = [];
   /** Seconds `drain` answers (negative: dynamic drain, then `status` answers 0). */
   drainSeconds = 0;
   failCall: ((agentId: string, method: string) => boolean) | null = null;
@@ -37,6 +39,7 @@ export class FakeAgentClient implements AgentClient {
     const list = args as readonly unknown[];
     const detail = method === 'run_script' || method === 'drain' ? `:${String(list[0])}` : '';
     this.#log.add(`agent:${agentId}:${method}${detail}`);
+    this.calls.push({ agentId, method, args: list });
     if (this.failCall?.(agentId, method)) {
       return Promise.reject(new AgentError(agentId, method, `fake ${method} failure`));
     }

@@ -1,17 +1,28 @@
 import type { CurrentDisk } from '@refit/director/planner/plan-types.ts';
-import type { AppliedState, InstanceStateStore, StoredVm } from '@refit/director/updater/updater-ports.ts';
+import type {
+  AppliedState,
+  InstanceStateStore,
+  LeftoverVm,
+  StoredVm,
+  VmRef,
+} from '@refit/director/updater/updater-ports.ts';
 import type { CallLog } from './call-log.ts';
 
 /**
  * What the updater recorded, per instance; calls go to the log as `store:<method>:<id>` (disk
- * calls as `store:<method>:<id>:<disk cid>`; VM calls are not logged).
+ * calls as `store:<method>:<id>:<disk cid>`; VM calls are not logged, except leftovers and
+ * swaps as `store:<method>:<id>:<vm cid>`). `leftovers` survives like the database table would:
+ * keep the store and run again to act out a director restart.
  */
 export class FakeInstanceStateStore implements InstanceStateStore {
   readonly instances = new Map<
     string,
     { vm: StoredVm | null; disk: CurrentDisk | null; completed: boolean; applied: AppliedState | null }
   >();
+  readonly leftovers = new Map<string, LeftoverVm>();
   readonly #log: CallLog;
+  /** Throws from the named method (after logging it) to act out a director dying there. */
+  crashAt: string | null = null;
 
   constructor(log: CallLog) {
     this.#log = log;
@@ -49,6 +60,38 @@ export class FakeInstanceStateStore implements InstanceStateStore {
     const row = this.#get(id);
     if (row.disk?.cid === cid) row.disk = null;
     return Promise.resolve();
+  }
+  diskReplaced(id: string, oldCid: string, disk: CurrentDisk): Promise<void> {
+    this.#log.add(`store:diskReplaced:${id}:${oldCid}:${disk.cid}`);
+    this.#get(id).disk = disk;
+    return Promise.resolve();
+  }
+  vmLeftover(id: string, vm: VmRef): Promise<void> {
+    this.#log.add(`store:vmLeftover:${id}:${vm.cid}`);
+    this.leftovers.set(vm.cid, { cid: vm.cid, agentId: vm.agentId, instanceId: id });
+    return this.#crash('vmLeftover');
+  }
+  vmSwapped(id: string, old: VmRef, vm: StoredVm): Promise<void> {
+    this.#log.add(`store:vmSwapped:${id}:${old.cid}:${vm.cid}`);
+    this.#get(id).vm = vm;
+    this.leftovers.delete(vm.cid);
+    this.leftovers.set(old.cid, { cid: old.cid, agentId: old.agentId, instanceId: id });
+    return this.#crash('vmSwapped');
+  }
+  leftoverVmDeleted(cid: string): Promise<void> {
+    this.#log.add(`store:leftoverVmDeleted:${cid}`);
+    this.leftovers.delete(cid);
+    return Promise.resolve();
+  }
+  leftoverVms(): Promise<LeftoverVm[]> {
+    const current = new Set([...this.instances.values()].map((r) => r.vm?.cid));
+    for (const cid of this.leftovers.keys()) if (current.has(cid)) this.leftovers.delete(cid);
+    return Promise.resolve([...this.leftovers.values()]);
+  }
+  #crash(method: string): Promise<void> {
+    if (this.crashAt !== method) return Promise.resolve();
+    this.crashAt = null;
+    return Promise.reject(new Error(`director died after ${method}`));
   }
   updateCompleted(id: string, applied: AppliedState): Promise<void> {
     this.#log.add(`store:updateCompleted:${id}`);

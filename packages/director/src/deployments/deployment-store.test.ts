@@ -1,0 +1,101 @@
+import assert from 'node:assert/strict';
+import { after, before, describe, it } from 'node:test';
+import { testBackends, type TestDatabase } from '../db/test-databases.ts';
+import type { StoredVm } from '../updater/updater-ports.ts';
+import { deploymentsMigration } from './006-deployments.ts';
+import { leftoverVmsMigration } from './014-leftover-vms.ts';
+import { DeploymentStore } from './deployment-store.ts';
+
+const vm = (cid: string): StoredVm => ({
+  cid,
+  agentId: `agent-${cid}`,
+  stemcell: { name: 's', version: '1' },
+  cloudProperties: {},
+  env: {},
+  networkSettings: {},
+  createdAt: '2026-01-01T00:00:00Z',
+});
+
+const instance = {
+  id: 'i-1',
+  group: 'web',
+  index: 0,
+  az: null,
+  desiredState: 'started',
+  tags: {},
+} as unknown as Parameters<DeploymentStore['createInstance']>[1];
+
+for (const backend of testBackends()) {
+  describe(
+    `deployment store: disk switch and leftover VMs on ${backend.name}`,
+    { skip: backend.skip },
+    () => {
+      let database: TestDatabase;
+      let store: DeploymentStore;
+      before(async () => {
+        database = await backend.create({ migrations: [deploymentsMigration, leftoverVmsMigration] });
+        store = new DeploymentStore(database.db);
+        await store.ensure('dep');
+        await store.createInstance('dep', instance);
+      });
+      after(() => database.cleanup());
+
+      it('diskReplaced switches the record in one transaction', async () => {
+        const state = store.stateStore('dep');
+        await state.diskCreated('i-1', { cid: 'disk-old', size: 64, cloudProperties: {} });
+        await state.diskReplaced('i-1', 'disk-old', {
+          cid: 'disk-new',
+          size: 128,
+          cloudProperties: { a: 1 },
+        });
+        const rows = await database.db.query(
+          'SELECT cid, size FROM persistent_disks WHERE instance_id = $1',
+          ['i-1'],
+        );
+        assert.deepEqual(rows, [{ cid: 'disk-new', size: 128 }]);
+        assert.deepEqual((await store.instances('dep'))[0]?.disk, {
+          cid: 'disk-new',
+          size: 128,
+          cloudProperties: { a: 1 },
+        });
+        // A failing insert (the CID taken) rolls the delete back: the old record stays.
+        await state.diskCreated('i-1', { cid: 'disk-elsewhere', size: 1, cloudProperties: {} });
+        await assert.rejects(
+          state.diskReplaced('i-1', 'disk-new', { cid: 'disk-elsewhere', size: 2, cloudProperties: {} }),
+        );
+        const after = await database.db.query('SELECT cid FROM persistent_disks ORDER BY cid');
+        assert.deepEqual(
+          after.map((r) => r.cid),
+          ['disk-elsewhere', 'disk-new'],
+        );
+      });
+
+      it('a swap records the new VM and the old one as a leftover at once; leftovers outlive the store object', async () => {
+        const state = store.stateStore('dep');
+        await state.vmCreated('i-1', vm('vm-old'));
+        await state.vmLeftover('i-1', vm('vm-new'));
+        assert.equal((await store.instances('dep'))[0]?.vm?.cid, 'vm-old', 'before the swap: the old VM');
+        assert.deepEqual(await state.leftoverVms(), [
+          { cid: 'vm-new', agentId: 'agent-vm-new', instanceId: 'i-1' },
+        ]);
+        await state.vmSwapped('i-1', vm('vm-old'), vm('vm-new'));
+        assert.equal((await store.instances('dep'))[0]?.vm?.cid, 'vm-new');
+        // What a director restarted here would find.
+        const restarted = new DeploymentStore(database.db).stateStore('dep');
+        assert.deepEqual(await restarted.leftoverVms(), [
+          { cid: 'vm-old', agentId: 'agent-vm-old', instanceId: 'i-1' },
+        ]);
+        assert.deepEqual(await new DeploymentStore(database.db).stateStore('other').leftoverVms(), []);
+        await restarted.leftoverVmDeleted('vm-old');
+        assert.deepEqual(await restarted.leftoverVms(), []);
+      });
+
+      it('a leftover that is an instance VM is dropped, never offered for deletion', async () => {
+        const state = store.stateStore('dep');
+        await state.vmLeftover('i-1', vm('vm-new'));
+        assert.deepEqual(await state.leftoverVms(), []);
+        assert.equal((await store.instances('dep'))[0]?.vm?.cid, 'vm-new');
+      });
+    },
+  );
+}
