@@ -89,6 +89,15 @@ export async function reloadInstance(
     );
 
     const downStart = deps.clock.now();
+    // Where the downtime goes, for the debug log: each step's ms.
+    const steps: string[] = [];
+    let stepStart = downStart;
+    const enter = (next: string) => {
+      const at = deps.clock.now();
+      steps.push(`${step} ${at - stepStart}`);
+      step = next;
+      stepStart = at;
+    };
     step = 'stopping';
     await stopStep(
       deps,
@@ -110,15 +119,15 @@ export async function reloadInstance(
     });
 
     if ([...plan.changes].some((c) => settingsChanges.has(c))) {
-      step = 'updating agent settings';
+      enter('updating agent settings');
       progress.status('updating agent settings');
       await deps.agents.call(vm.agentId, 'update_settings', [{ disk_associations: [] }], call);
     }
 
-    step = 'rebooting';
+    enter('rebooting');
     progress.status('rebooting');
     await deps.agents.call(vm.agentId, 'reboot', [], call);
-    step = 'waiting for agent';
+    enter('waiting for agent');
     progress.status('waiting for agent');
     const booted = await waitForBootedVersion(deps, vm.agentId, {
       version,
@@ -147,15 +156,16 @@ export async function reloadInstance(
 
     const disk = plan.existing?.disk ?? null;
     if (disk !== null) {
-      step = 'mounting disk';
+      enter('mounting disk');
       progress.status('mounting disk');
       await deps.agents.call(vm.agentId, 'mount_disk', [disk.cid], call);
     }
-    step = 'applying';
+    enter('applying');
     progress.status('applying');
     await deps.agents.call(vm.agentId, 'apply', [target.applySpec], call);
-    step = 'starting';
+    enter('starting');
     await startStep(deps, vm.agentId, plan, watch, progress);
+    enter('recording');
     const downtimeMs = deps.clock.now() - downStart;
     await deps.record({
       action: 'start',
@@ -188,6 +198,7 @@ export async function reloadInstance(
         bytes_fetched: staged.bytes_fetched,
       },
     });
+    reload.debug?.(`reload ${label}: downtime by step (ms): ${steps.join(', ')}`);
     reload.debug?.(
       `reload ${label}: done on ${reload.stemcell.name}/${version}, downtime ${downtimeMs} ms (drain start → jobs running), ${staged.bytes_fetched} bytes fetched`,
     );
