@@ -133,6 +133,8 @@ interface Rollout {
   readonly totalMs: number;
   readonly downtimes: number[];
   readonly directorDowntimes: number[];
+  /** Step → ms per reloaded instance (the director's debug log). */
+  readonly steps: Map<string, number[]>;
   readonly rootfsBytes: number;
   readonly createVm: number;
   readonly deleteVm: number;
@@ -249,6 +251,7 @@ async function main() {
         totalMs,
         downtimes: ids.map((i) => watch.longest.get(i) ?? Number.NaN),
         directorDowntimes: [...debug.matchAll(/downtime (\d+) ms/g)].map((m) => Number(m[1])),
+        steps: stepTimes(debug),
         rootfsBytes: [...debug.matchAll(/done on .*?, (\d+) bytes fetched/g)].reduce(
           (n, m) => n + Number(m[1]),
           0,
@@ -284,6 +287,12 @@ async function main() {
     console.log('|---|---|---|---|---|---|---|');
     console.log(row(reload));
     console.log(row(recreate));
+    if (reload.steps.size > 0) {
+      console.log('\nreload downtime by step (director debug log), p50 over the instances:');
+      console.log(
+        [...reload.steps].map(([step, ms]) => `${step} ${percentile(ms, 50).toFixed(0)} ms`).join(', '),
+      );
+    }
     const ratio = (a: number, b: number) => (a / b).toFixed(3);
     console.log(
       `\nreload/recreate: downtime p50 ${ratio(percentile(reload.downtimes, 50), percentile(recreate.downtimes, 50))} (recreate ${(percentile(recreate.downtimes, 50) / percentile(reload.downtimes, 50)).toFixed(1)}× longer), p95 ${ratio(percentile(reload.downtimes, 95), percentile(recreate.downtimes, 95))}, total ${ratio(reload.totalMs, recreate.totalMs)}`,
@@ -314,6 +323,18 @@ async function main() {
     }
     await rm(work, { recursive: true, force: true });
   }
+}
+
+/** `reload <i>: downtime by step (ms): stopping 120, rebooting 15, …` lines → step → ms values. */
+function stepTimes(debug: string): Map<string, number[]> {
+  const out = new Map<string, number[]>();
+  for (const line of debug.matchAll(/downtime by step \(ms\): (.*)$/gm)) {
+    for (const part of (line[1] ?? '').split(', ')) {
+      const m = /^(.*) (\d+)$/.exec(part);
+      if (m?.[1] !== undefined) out.set(m[1], [...(out.get(m[1]) ?? []), Number(m[2])]);
+    }
+  }
+  return out;
 }
 
 /** Nearest-rank percentile of finite values (NaN when none). */
