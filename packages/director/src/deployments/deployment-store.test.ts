@@ -2,6 +2,8 @@ import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
 import { testBackends, type TestDatabase } from '../db/test-databases.ts';
 import type { StoredVm } from '../updater/updater-ports.ts';
+import { DbIpReservationStore, ipReservationsMigration } from '../networking/index.ts';
+import type { IpReservation } from '../planner/plan-types.ts';
 import { deploymentsMigration } from './006-deployments.ts';
 import { leftoverVmsMigration } from './014-leftover-vms.ts';
 import { DeploymentStore } from './deployment-store.ts';
@@ -33,7 +35,9 @@ for (const backend of testBackends()) {
       let database: TestDatabase;
       let store: DeploymentStore;
       before(async () => {
-        database = await backend.create({ migrations: [deploymentsMigration, leftoverVmsMigration] });
+        database = await backend.create({
+          migrations: [ipReservationsMigration, deploymentsMigration, leftoverVmsMigration],
+        });
         store = new DeploymentStore(database.db);
         await store.ensure('dep');
         await store.createInstance('dep', instance);
@@ -70,24 +74,38 @@ for (const backend of testBackends()) {
         );
       });
 
-      it('a swap records the new VM and the old one as a leftover at once; leftovers outlive the store object', async () => {
+      it('a swap records the new VM and the old one as a leftover at once; deleting it releases its addresses', async () => {
         const state = store.stateStore('dep');
+        const reservation = (ip: string): IpReservation => ({
+          deployment: 'dep',
+          instanceId: 'i-1',
+          network: 'default',
+          ip,
+          type: 'dynamic',
+        });
+        const ips = new DbIpReservationStore(database.db);
+        await ips.apply({ add: [reservation('10.0.0.5'), reservation('10.0.0.6')], release: [] });
         await state.vmCreated('i-1', vm('vm-old'));
         await state.vmLeftover('i-1', vm('vm-new'));
         assert.equal((await store.instances('dep'))[0]?.vm?.cid, 'vm-old', 'before the swap: the old VM');
         assert.deepEqual(await state.leftoverVms(), [
-          { cid: 'vm-new', agentId: 'agent-vm-new', instanceId: 'i-1' },
+          { cid: 'vm-new', agentId: 'agent-vm-new', instanceId: 'i-1', ips: [] },
         ]);
-        await state.vmSwapped('i-1', vm('vm-old'), vm('vm-new'));
+        await state.vmSwapped('i-1', vm('vm-old'), vm('vm-new'), [reservation('10.0.0.5')]);
         assert.equal((await store.instances('dep'))[0]?.vm?.cid, 'vm-new');
         // What a director restarted here would find.
         const restarted = new DeploymentStore(database.db).stateStore('dep');
         assert.deepEqual(await restarted.leftoverVms(), [
-          { cid: 'vm-old', agentId: 'agent-vm-old', instanceId: 'i-1' },
+          { cid: 'vm-old', agentId: 'agent-vm-old', instanceId: 'i-1', ips: [reservation('10.0.0.5')] },
         ]);
         assert.deepEqual(await new DeploymentStore(database.db).stateStore('other').leftoverVms(), []);
         await restarted.leftoverVmDeleted('vm-old');
         assert.deepEqual(await restarted.leftoverVms(), []);
+        assert.deepEqual(
+          (await ips.forDeployment('dep')).map((r) => r.ip),
+          ['10.0.0.6'],
+          "the old VM's address went with it",
+        );
       });
 
       it('a leftover that is an instance VM is dropped, never offered for deletion', async () => {

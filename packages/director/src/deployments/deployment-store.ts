@@ -1,5 +1,11 @@
 import type { Db, Row } from '../db/db.ts';
-import type { CurrentDisk, CurrentInstance, InstancePlan, InstanceState } from '../planner/plan-types.ts';
+import type {
+  CurrentDisk,
+  CurrentInstance,
+  InstancePlan,
+  InstanceState,
+  IpReservation,
+} from '../planner/plan-types.ts';
 import type {
   AppliedState,
   InstanceStateStore,
@@ -158,17 +164,26 @@ export class DeploymentStore {
         });
       },
       async vmLeftover(id, vm: VmRef) {
-        await db.transaction((tx) => recordLeftover(tx, deployment, id, vm));
+        await db.transaction((tx) => recordLeftover(tx, deployment, id, vm, []));
       },
-      async vmSwapped(id, old: VmRef, vm: StoredVm) {
+      async vmSwapped(id, old: VmRef, vm: StoredVm, oldIps: readonly IpReservation[]) {
         await db.transaction(async (tx) => {
           await recordVm(tx, deployment, id, vm);
           await tx.execute('DELETE FROM leftover_vms WHERE cid = $1', [vm.cid]);
-          await recordLeftover(tx, deployment, id, old);
+          await recordLeftover(tx, deployment, id, old, oldIps);
         });
       },
       async leftoverVmDeleted(cid) {
-        await db.execute('DELETE FROM leftover_vms WHERE cid = $1', [cid]);
+        await db.transaction(async (tx) => {
+          const [row] = await tx.query('SELECT ip_reservations FROM leftover_vms WHERE cid = $1', [cid]);
+          for (const r of parse<IpReservation[]>(row?.ip_reservations, [])) {
+            await tx.execute(
+              'DELETE FROM ip_reservations WHERE network = $1 AND ip = $2 AND deployment = $3 AND instance_id = $4',
+              [r.network, r.ip, r.deployment, r.instanceId],
+            );
+          }
+          await tx.execute('DELETE FROM leftover_vms WHERE cid = $1', [cid]);
+        });
       },
       async leftoverVms(): Promise<LeftoverVm[]> {
         // A leftover that is an instance's VM again (never by the updater) is not deleted.
@@ -177,13 +192,14 @@ export class DeploymentStore {
           [deployment],
         );
         const rows = await db.query(
-          'SELECT cid, agent_id, instance_id FROM leftover_vms WHERE deployment = $1 ORDER BY created_at, cid',
+          'SELECT cid, agent_id, instance_id, ip_reservations FROM leftover_vms WHERE deployment = $1 ORDER BY created_at, cid',
           [deployment],
         );
         return rows.map((r) => ({
           cid: String(r.cid),
           agentId: String(r.agent_id),
           instanceId: String(r.instance_id),
+          ips: parse<IpReservation[]>(r.ip_reservations, []),
         }));
       },
       async updateCompleted(id, applied: AppliedState) {
@@ -225,11 +241,17 @@ async function recordVm(tx: Db, deployment: string, id: string, vm: StoredVm): P
   );
 }
 
-async function recordLeftover(tx: Db, deployment: string, id: string, vm: VmRef): Promise<void> {
+async function recordLeftover(
+  tx: Db,
+  deployment: string,
+  id: string,
+  vm: VmRef,
+  ips: readonly IpReservation[],
+): Promise<void> {
   await tx.execute('DELETE FROM leftover_vms WHERE cid = $1', [vm.cid]);
   await tx.execute(
-    'INSERT INTO leftover_vms (cid, deployment, instance_id, agent_id, created_at) VALUES ($1, $2, $3, $4, $5)',
-    [vm.cid, deployment, id, vm.agentId, new Date().toISOString()],
+    'INSERT INTO leftover_vms (cid, deployment, instance_id, agent_id, ip_reservations, created_at) VALUES ($1, $2, $3, $4, $5, $6)',
+    [vm.cid, deployment, id, vm.agentId, json(ips), new Date().toISOString()],
   );
 }
 

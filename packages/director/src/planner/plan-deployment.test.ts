@@ -801,6 +801,65 @@ describe('planDeployment: impossible plans and robustness', () => {
     assert.equal(firstPlan(m).instanceGroups[0]!.vmStrategy, 'delete-create');
   });
 
+  it('create-swap-delete gives the new VM a fresh dynamic IP and keeps the old one reserved until the swap', () => {
+    const swapping = (version: string) => {
+      const m = one();
+      m.update.vm_strategy = 'create-swap-delete';
+      m.stemcells = [{ alias: 'default', os: 'ubuntu-jammy', version }];
+      return m;
+    };
+    const plan = replan(swapping('1.1'), swapping('1.2'));
+    const p = only(plan);
+    assert.equal(p.action, 'recreate');
+    assert.equal(p.existing?.vm?.networkSettings.default?.ip, '127.1.0.30');
+    assert.equal(
+      p.networkSettings.default?.ip,
+      '127.1.0.31',
+      'a fresh address: the old VM still has its own',
+    );
+    const old = {
+      deployment: 'dep',
+      instanceId: p.id,
+      network: 'default',
+      ip: '127.1.0.30',
+      type: 'dynamic',
+    };
+    assert.deepEqual(p.releasedAfterSwap, [old]);
+    assert.deepEqual(
+      plan.ipReservations.add.map((r) => r.ip),
+      ['127.1.0.31'],
+    );
+    assert.deepEqual(plan.ipReservations.release, [], 'released by the updater once the old VM is gone');
+
+    // The next deploy finds the instance on its new address; were the old reservation still
+    // there (director died before deleting the old VM), the VM's own address is the one kept.
+    const state = convergedState(plan);
+    assert.equal(state.reservations.length, 2);
+    const next = planDeployment({
+      deployment: compile(swapping('1.2')),
+      current: state,
+      newId: sequentialIds('next'),
+    });
+    assert.equal(only(next).action, 'none');
+    assert.equal(only(next).networkSettings.default?.ip, '127.1.0.31');
+    assert.deepEqual(next.ipReservations.release, [old]);
+
+    // In-place changes keep the address; so does a recreate the updater does delete-create
+    // (the agent does not answer).
+    const inPlace = swapping('1.1');
+    inPlace.instance_groups[0]!.persistent_disk = 2048;
+    const resized = only(replan(swapping('1.1'), inPlace));
+    assert.equal(resized.action, 'update-in-place');
+    assert.equal(resized.networkSettings.default?.ip, '127.1.0.30');
+    assert.equal(resized.releasedAfterSwap, undefined);
+    const unresponsive = only(
+      replan(swapping('1.1'), swapping('1.2'), { mutate: (i) => ({ ...i, agentResponsive: false }) }),
+    );
+    assert.equal(unresponsive.action, 'recreate');
+    assert.equal(unresponsive.networkSettings.default?.ip, '127.1.0.30');
+    assert.equal(unresponsive.releasedAfterSwap, undefined);
+  });
+
   it('vm_resources need the cloud properties the CPI computed', () => {
     const m = one();
     delete m.instance_groups[0]!.vm_type;

@@ -120,20 +120,24 @@ export function planDeployment(input: PlanInput): DeploymentPlan {
       reservations: input.current.reservations,
       newId: input.newId,
     });
+    const vmStrategy = group.networks.some((n) => n.staticIps.length > 0)
+      ? VmStrategy.deleteCreate
+      : group.update.vmStrategy;
     const planned = placement.placed.map((placed) => {
-      const networks = planInstanceNetworks({
+      const networksArgs = {
         deployment: deployment.name,
         group,
         instance: placed,
         cloudNetworks: cloud.networks,
         existingReservations: input.current.reservations,
         taken,
-      });
+      };
+      const networks = planInstanceNetworks(networksArgs);
       desiredReservations.push(...networks.reservations);
       const original = placed.existing
         ? input.current.instances.find((i) => i.id === placed.existing?.id)
         : undefined;
-      return planInstance({
+      const instanceArgs = {
         input,
         group,
         id: placed.id,
@@ -143,7 +147,22 @@ export function planDeployment(input: PlanInput): DeploymentPlan {
         migratedFrom: original && original.group !== group.name ? original.group : null,
         networkSettings: networks.settings,
         cloudProperties: cloudPropertiesFor(cloud, group, placed.az, input.vmResourcesCloudProperties),
-      });
+      };
+      const plan = planInstance(instanceArgs);
+      if (!swapsVm(plan, group.lifecycle, vmStrategy)) return plan;
+      // create-swap-delete (as BOSH does): the new VM exists beside the old one, so it gets
+      // fresh addresses on manual networks; the old ones stay reserved (desired) until the old
+      // VM is deleted after the swap.
+      const fresh = planInstanceNetworks({ ...networksArgs, fresh: true });
+      const renewed = fresh.reservations.filter(
+        (r) => !networks.reservations.some((o) => o.network === r.network && o.ip === r.ip),
+      );
+      if (renewed.length === 0) return plan;
+      desiredReservations.push(...renewed);
+      const releasedAfterSwap = networks.reservations.filter((o) =>
+        renewed.some((r) => r.network === o.network),
+      );
+      return { ...planInstance({ ...instanceArgs, networkSettings: fresh.settings }), releasedAfterSwap };
     });
     // Errands get their VMs when run (`run-errand`), never from a deploy.
     const instances =
@@ -171,9 +190,7 @@ export function planDeployment(input: PlanInput): DeploymentPlan {
       instances: instances.map((i) => (canaryIds.has(i.id) ? { ...i, canary: true } : i)),
       obsolete,
       stages: group.lifecycle === 'errand' ? [] : stages,
-      vmStrategy: group.networks.some((n) => n.staticIps.length > 0)
-        ? VmStrategy.deleteCreate
-        : group.update.vmStrategy,
+      vmStrategy,
       azsInParallel:
         input.current.instances.length === 0 && group.update.initialDeployAzUpdateStrategy === 'parallel',
     });
@@ -277,6 +294,17 @@ function planInstance(args: {
     { ...base, changes },
     options.stemcellStrategy ?? group.update.stemcellStrategy,
     input.reloadable ?? [],
+  );
+}
+
+/** The updater will recreate this instance with create-swap-delete (update-instance.ts). */
+function swapsVm(plan: InstancePlan, lifecycle: 'service' | 'errand', strategy: VmStrategy): boolean {
+  return (
+    lifecycle === 'service' &&
+    strategy === VmStrategy.createSwapDelete &&
+    plan.action === 'recreate' &&
+    plan.existing?.vm != null &&
+    plan.existing.agentResponsive !== false
   );
 }
 

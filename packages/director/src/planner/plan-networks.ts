@@ -16,8 +16,8 @@ export interface InstanceNetworks {
  * Settles an instance's address on each of its networks. Static IPs come from placement; on a
  * manual network without static IPs the instance keeps its dynamic reservation while it is
  * still valid for its AZ (inside a subnet of the AZ, outside reserved and static ranges),
- * otherwise it takes the lowest free address. `taken` holds every address in use on each
- * network (by number) and is updated with what this instance takes.
+ * otherwise it takes the lowest free address (always, with `fresh`). `taken` holds every
+ * address in use on each network (by number) and is updated with what this instance takes.
  */
 export function planInstanceNetworks(args: {
   readonly deployment: string;
@@ -26,6 +26,8 @@ export function planInstanceNetworks(args: {
   readonly cloudNetworks: ReadonlyMap<string, CompiledNetwork>;
   readonly existingReservations: readonly IpReservation[];
   readonly taken: Map<string, Set<number>>;
+  /** Take a free address on manual networks without static IPs, keeping none (create-swap-delete). */
+  readonly fresh?: boolean;
 }): InstanceNetworks {
   const { group, instance } = args;
   const settings: Record<string, NetworkSetting> = {};
@@ -78,13 +80,16 @@ export function planInstanceNetworks(args: {
       }
       case 'manual': {
         let ip = staticIp ?? null;
-        if (ip === null) {
-          const kept = args.existingReservations.find(
+        if (ip === null && args.fresh !== true) {
+          // The VM's own address first: after a create-swap-delete the instance can hold two
+          // reservations on a network until the old VM's is released.
+          const vmIp = instance.existing?.vm?.networkSettings[network.name]?.ip ?? null;
+          const mine = args.existingReservations.filter(
             (r) => r.instanceId === instance.id && r.network === network.name && r.type === 'dynamic',
           );
+          const kept = mine.find((r) => r.ip === vmIp) ?? mine[0];
           // Without a recorded reservation (state from before reservations were kept), the VM's
           // own address is kept when nobody else holds it.
-          const vmIp = instance.existing?.vm?.networkSettings[network.name]?.ip ?? null;
           const fromVm = vmIp === null ? null : parseIpv4(vmIp);
           const keptIp = kept
             ? parseIpv4(kept.ip)

@@ -163,6 +163,12 @@ export interface InstancePlan {
   readonly persistentDisk: { readonly size: number; readonly cloudProperties: Hash } | null;
   readonly tags: Readonly<Record<string, string>>;
   readonly skipDrain: boolean;
+  /**
+   * A `create-swap-delete` recreate: the new VM has fresh addresses on its manual networks (it
+   * exists while the old VM still holds the old ones, as in BOSH), and these old reservations
+   * are released when the old VM is deleted. Absent otherwise.
+   */
+  readonly releasedAfterSwap?: readonly IpReservation[];
 }
 
 /** One step of a group's rollout: run `instanceIds` with at most `maxInFlight` at once. */

@@ -43,7 +43,7 @@ export async function swapVmStep(
     if (orphan !== null) await deleteLeftoverVm(deps, orphan.cid).catch(() => undefined);
     throw error;
   }
-  await deps.store.vmSwapped(plan.id, old, vm);
+  await deps.store.vmSwapped(plan.id, old, vm, plan.releasedAfterSwap ?? []);
   return vm;
 }
 
@@ -57,7 +57,7 @@ function bound(store: InstanceStateStore): InstanceStateStore {
     diskDeleted: (id, cid) => store.diskDeleted(id, cid),
     diskReplaced: (id, oldCid, d) => store.diskReplaced(id, oldCid, d),
     vmLeftover: (id, vm) => store.vmLeftover(id, vm),
-    vmSwapped: (id, old, vm) => store.vmSwapped(id, old, vm),
+    vmSwapped: (id, old, vm, ips) => store.vmSwapped(id, old, vm, ips),
     leftoverVmDeleted: (cid) => store.leftoverVmDeleted(cid),
     leftoverVms: () => store.leftoverVms(),
     updateCompleted: (id, applied) => store.updateCompleted(id, applied),

@@ -378,6 +378,9 @@ describe('updateDeployment: vm_strategy create-swap-delete', () => {
     const h = harness();
     const plan = replan(swapping(), swapping(), bumpStemcell);
     assert.equal(plan.instanceGroups[0]!.vmStrategy, 'create-swap-delete');
+    const planned = plan.instanceGroups[0]!.instances[0]!;
+    assert.notEqual(planned.networkSettings.default?.ip, planned.existing?.vm?.networkSettings.default?.ip);
+    assert.equal(planned.releasedAfterSwap?.length, 1);
     await run(h, plan);
     assert.deepEqual(sequence(h), [
       'cpi:create_vm',
@@ -408,6 +411,7 @@ describe('updateDeployment: vm_strategy create-swap-delete', () => {
     ]);
     assert.deepEqual(h.cloud.calls.find((c) => c.method === 'create_vm')?.args[4], []);
     assert.equal(h.store.leftovers.size, 0);
+    assert.deepEqual(h.store.releasedIps, planned.releasedAfterSwap, "the old VM's address goes with it");
     const row = h.store.instances.get('id-0');
     assert.equal(row?.vm?.cid, 'vm-1');
     assert.equal(row?.completed, true);
@@ -444,10 +448,9 @@ describe('updateDeployment: vm_strategy create-swap-delete', () => {
   it('a director dying right after the swap leaves the old VM recorded; the next deploy deletes it first', async () => {
     const h = harness();
     h.store.crashAt = 'vmSwapped';
-    await assert.rejects(
-      run(h, replan(swapping(), swapping(), bumpStemcell)),
-      /director died after vmSwapped/,
-    );
+    const plan = replan(swapping(), swapping(), bumpStemcell);
+    await assert.rejects(run(h, plan), /director died after vmSwapped/);
+    assert.deepEqual(h.store.releasedIps, [], 'the old address is still held');
     assert.equal(h.store.instances.get('id-0')?.vm?.cid, 'vm-1', 'the record names the new VM only');
     assert.deepEqual(h.log.matching('cpi:delete_vm'), [], 'the old VM was not deleted');
     assert.deepEqual([...h.store.leftovers.keys()], ['vm-id-0']);
@@ -464,6 +467,7 @@ describe('updateDeployment: vm_strategy create-swap-delete', () => {
       [['Deleting leftover vms', 'vm-id-0']],
     );
     assert.ok(h.recorded.some((e) => e.action === 'delete' && e.objectName === 'vm-id-0'));
+    assert.deepEqual(h.store.releasedIps, plan.instanceGroups[0]!.instances[0]!.releasedAfterSwap);
   });
 
   it('a new VM whose delete fails before the swap stays recorded and goes with the next deploy', async () => {

@@ -7,6 +7,7 @@ import type {
   CurrentDisk,
   InstancePlan,
   InstanceState,
+  IpReservation,
   NetworkSettings,
   StemcellRef,
 } from '../planner/plan-types.ts';
@@ -36,6 +37,8 @@ export type VmRef = Pick<StoredVm, 'cid' | 'agentId'>;
 /** A VM to delete that is no instance's VM, with the instance it belonged or was meant to belong to. */
 export interface LeftoverVm extends VmRef {
   readonly instanceId: string;
+  /** Reservations released when it is deleted (the old VM's addresses the new VM did not keep). */
+  readonly ips: readonly IpReservation[];
 }
 
 /** What was applied when an instance's update finished. */
@@ -66,10 +69,11 @@ export interface InstanceStateStore {
   vmLeftover(instanceId: string, vm: VmRef): Promise<void>;
   /**
    * The swap of a `create-swap-delete`, in one transaction: `vm` becomes the instance's VM (it
-   * stops being a leftover) and `old` becomes a leftover.
+   * stops being a leftover) and `old` becomes a leftover holding `oldIps` (its addresses on
+   * networks where the new VM got fresh ones) until it is deleted.
    */
-  vmSwapped(instanceId: string, old: VmRef, vm: StoredVm): Promise<void>;
-  /** A leftover VM is gone from the IaaS. */
+  vmSwapped(instanceId: string, old: VmRef, vm: StoredVm, oldIps: readonly IpReservation[]): Promise<void>;
+  /** A leftover VM is gone from the IaaS: its record and the reservations it held go. */
   leftoverVmDeleted(cid: string): Promise<void>;
   /** The deployment's leftover VMs (none of them any instance's VM). */
   leftoverVms(): Promise<LeftoverVm[]>;

@@ -1,4 +1,4 @@
-import type { CurrentDisk } from '@refit/director/planner/plan-types.ts';
+import type { CurrentDisk, IpReservation } from '@refit/director/planner/plan-types.ts';
 import type {
   AppliedState,
   InstanceStateStore,
@@ -20,6 +20,8 @@ export class FakeInstanceStateStore implements InstanceStateStore {
     { vm: StoredVm | null; disk: CurrentDisk | null; completed: boolean; applied: AppliedState | null }
   >();
   readonly leftovers = new Map<string, LeftoverVm>();
+  /** Reservations released with deleted leftover VMs. */
+  readonly releasedIps: IpReservation[] = [];
   readonly #log: CallLog;
   /** Throws from the named method (after logging it) to act out a director dying there. */
   crashAt: string | null = null;
@@ -68,18 +70,19 @@ export class FakeInstanceStateStore implements InstanceStateStore {
   }
   vmLeftover(id: string, vm: VmRef): Promise<void> {
     this.#log.add(`store:vmLeftover:${id}:${vm.cid}`);
-    this.leftovers.set(vm.cid, { cid: vm.cid, agentId: vm.agentId, instanceId: id });
+    this.leftovers.set(vm.cid, { cid: vm.cid, agentId: vm.agentId, instanceId: id, ips: [] });
     return this.#crash('vmLeftover');
   }
-  vmSwapped(id: string, old: VmRef, vm: StoredVm): Promise<void> {
+  vmSwapped(id: string, old: VmRef, vm: StoredVm, oldIps: readonly IpReservation[]): Promise<void> {
     this.#log.add(`store:vmSwapped:${id}:${old.cid}:${vm.cid}`);
     this.#get(id).vm = vm;
     this.leftovers.delete(vm.cid);
-    this.leftovers.set(old.cid, { cid: old.cid, agentId: old.agentId, instanceId: id });
+    this.leftovers.set(old.cid, { cid: old.cid, agentId: old.agentId, instanceId: id, ips: oldIps });
     return this.#crash('vmSwapped');
   }
   leftoverVmDeleted(cid: string): Promise<void> {
     this.#log.add(`store:leftoverVmDeleted:${cid}`);
+    for (const r of this.leftovers.get(cid)?.ips ?? []) this.releasedIps.push(r);
     this.leftovers.delete(cid);
     return Promise.resolve();
   }
