@@ -2,8 +2,8 @@
 // the real agent: 2 instances whose job writes 4 KiB of random data on its persistent disk.
 // Growing `persistent_disk` migrates every disk in place (same VMs, new disk CIDs of the new
 // size, old disks gone from the CPI, same bytes); a stemcell bump with create-swap-delete gives
-// every instance a new VM created before the old one is deleted, with the same disk and bytes,
-// and leaves no VM behind.
+// every instance a new VM (with a fresh IP) created before the old one is deleted, with the same
+// disk and bytes, and leaves no VM behind.
 import assert from 'node:assert/strict';
 import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
@@ -53,6 +53,7 @@ interface InstanceLine {
   readonly vm_cid: string | null;
   readonly disk_cid: string | null;
   readonly job_state: string;
+  readonly ips: readonly string[];
 }
 
 describe('persistent disk migration and create-swap-delete with real VMs', { skip: skipUnlessRoot }, () => {
@@ -153,6 +154,12 @@ describe('persistent disk migration and create-swap-delete with real VMs', { ski
       const now = after.get(id);
       assert.notEqual(now?.vm_cid, row.vm_cid, `${id} got a new VM`);
       assert.equal(now?.disk_cid, row.disk_cid, `${id} keeps its disk`);
+      // As BOSH: the new VM exists beside the old one, so it has a fresh address.
+      assert.equal(now?.ips.length, 1);
+      assert.ok(
+        !row.ips.includes(now?.ips[0] ?? ''),
+        `${id}: ${String(now?.ips)} is fresh (was ${String(row.ips)})`,
+      );
       assert.equal(now?.job_state, 'running');
       // The replacement exists before the old VM is deleted.
       const created = cpi.indexOf(String(now?.vm_cid));
