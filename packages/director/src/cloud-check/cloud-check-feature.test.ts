@@ -255,6 +255,12 @@ for (const backend of testBackends()) {
       const create = cloud.calls.find((c) => c.method === 'create_vm');
       assert.ok(create);
       assert.equal(create.args[1], 'stemcell-cid-2');
+      // The cloud is still asked to delete the lost VM (its "not found" is fine), before the new one.
+      const calls = cloud.calls.map(
+        (c) => c.method + (c.method === 'delete_vm' ? `:${JSON.stringify(c.args[0])}` : ''),
+      );
+      const deleted = calls.indexOf('delete_vm:"vm-a"');
+      assert.ok(deleted >= 0 && deleted < calls.indexOf('create_vm'), calls.join(' '));
       assert.deepEqual(create.args[4], ['disk-a']);
       const [i0] = await new DeploymentStore(database.db).instances('dep');
       assert.ok(i0?.vm);

@@ -1,4 +1,6 @@
 import { parse } from 'yaml';
+import { CpiErrorType } from '@refit/protocol';
+import { CpiCallError } from '../cpi-client/cpi-call-error.ts';
 import { DeploymentStore, type InstanceRecord } from '../deployments/deployment-store.ts';
 import type { Db } from '../db/db.ts';
 import { DirectorError } from '../errors.ts';
@@ -117,6 +119,13 @@ export async function recreateVm(
     }
     await deleteVmStep(updater, plan, vm.cid);
   } else {
+    // As BOSH: the cloud is still asked to delete it (a VM the IaaS lost may leave records
+    // behind, its disk attached to it), and only "not found" is fine.
+    try {
+      await cpiCall(updater, 'delete_vm', [vm.cid]);
+    } catch (error) {
+      if (!(error instanceof CpiCallError && error.cpiErrorType === CpiErrorType.VMNotFound)) throw error;
+    }
     await updater.store.vmDeleted(instance.id, vm.cid);
     await updater.record({
       action: 'delete',

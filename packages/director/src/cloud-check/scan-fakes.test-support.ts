@@ -1,13 +1,32 @@
 // The updater's testkit fakes taught the two CPI and agent answers a scan needs, for the cloud
 // check feature test.
-import type { AgentMethod, AgentMethodArgs, AgentMethodResult } from '@refit/protocol';
+import {
+  CpiErrorType,
+  type AgentMethod,
+  type AgentMethodArgs,
+  type AgentMethodResult,
+} from '@refit/protocol';
 import { FakeAgentClient, FakeCloud } from '@refit/testkit/updater-fakes/index.ts';
 import { AgentTimeoutError, type AgentCallOptions } from '../agent-client/agent-client.ts';
+import { CpiCallError, CpiFailureKind } from '../cpi-client/cpi-call-error.ts';
 import type { InstancePlan } from '../planner/plan-types.ts';
 
-/** The updater's fake CPI, answering has_vm / has_disk from what it holds. */
+/**
+ * The updater's fake CPI, answering has_vm / has_disk from what it holds; delete_vm of a VM it
+ * does not hold fails with VMNotFound, as a real CPI's does.
+ */
 export class ScanCloud extends FakeCloud {
   override call(method: string, args: readonly unknown[], options: Parameters<FakeCloud['call']>[2]) {
+    if (method === 'delete_vm' && !this.vms.has(String(args[0]))) {
+      return super.call(method, args, options).then(() => {
+        throw new CpiCallError(`VM '${String(args[0])}' not found`, {
+          kind: CpiFailureKind.CpiError,
+          method,
+          requestId: null,
+          cpiErrorType: CpiErrorType.VMNotFound,
+        });
+      });
+    }
     if (method === 'has_vm')
       return super.call(method, args, options).then(() => this.vms.has(String(args[0])));
     if (method === 'has_disk')
