@@ -1,4 +1,5 @@
 import { z } from 'zod';
+import { deleteLeftoverCompilationVms } from '../compilation/compilation-vm-pool.ts';
 import { DeploymentNotFound } from '../errors.ts';
 import type { DirectorDeps } from '../feature.ts';
 import { DbIpReservationStore } from '../networking/ip-reservation-store.ts';
@@ -6,6 +7,7 @@ import { obsoletePlan } from '../planner/decide-action.ts';
 import { clearReleaseUsages } from '../releases/release-lookup.ts';
 import type { TaskHandler } from '../tasks/task-context.ts';
 import { instanceLabel } from '../updater/instance-label.ts';
+import { deleteLeftoverVmsStep } from '../updater/leftover-vms-step.ts';
 import { runPool } from '../updater/run-pool.ts';
 import { deleteInstance } from '../updater/update-instance.ts';
 import { lockRefusal, updaterDeps, type DeploymentTaskDeps } from './deploy-task.ts';
@@ -23,7 +25,8 @@ export type DeleteDeploymentParams = z.infer<typeof DeleteDeploymentParams>;
 
 /**
  * `delete_deployment` (BOSH's jobs/delete_deployment.rb): every instance stopped (drain
- * `shutdown`), its disks detached and deleted, its VM deleted; then the IP reservations,
+ * `shutdown`), its disks detached and deleted, its VM deleted; the VMs a killed deploy left (an
+ * unfinished create-swap-delete, compilation VMs) are deleted too; then the IP reservations,
  * stemcell and release usages and the deployment row go. `force` carries on past errors of
  * single instances (their VMs may be left on the IaaS; the error is logged as a warning).
  */
@@ -55,6 +58,11 @@ export function deleteDeploymentTask(
           }
         });
       }
+      await deleteLeftoverVmsStep(updater);
+      await deleteLeftoverCompilationVms(
+        { db: deps.db, cloud: deps.cloud, cpiLog: ctx.cpi },
+        params.deployment,
+      );
       const cleanup = ctx.events.stage('Removing deployment', { total: 1 });
       await cleanup.task('Removing deployment', async () => {
         await new DbIpReservationStore(deps.db).releaseDeployment(params.deployment);
