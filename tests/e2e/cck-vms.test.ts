@@ -1,8 +1,9 @@
 // Cloud check against a real deployment: refit-director on its defaults (nats-server,
 // refit-cpi-local VMs with the real agent), two instances with persistent disks, driven by the
 // refit CLI. A frozen agent (SIGSTOP: the VM lives, its init sees nothing to restart) is
-// unresponsive_agent and reboot_vm fixes it; a VM lost at the IaaS (its supervisor SIGKILLed, then
-// gone from the CPI) is missing_vm and recreate_vm brings it back with the same persistent data;
+// unresponsive_agent and reboot_vm fixes it; a VM lost at the IaaS (its supervisor and every process
+// SIGKILLed, its CPI records left: has_vm false) is missing_vm and recreate_vm brings it back with
+// the same persistent data;
 // a disk deleted behind the director's back is missing_disk, resolved by delete_disk_reference.
 import assert from 'node:assert/strict';
 import { createHash } from 'node:crypto';
@@ -215,6 +216,16 @@ describe(
     it('a healthy deployment: cck --report finds nothing and exits 0', async () => {
       const run = await ok(['-d', 'dep', 'cck', '--report']);
       assert.deepEqual(problemTypes(run), []);
+      // The instance list refit-hm reads names each instance's persistent disk.
+      const listed = (await director!.request({ path: '/deployments/dep/instances' })).json<
+        Array<{ cid: string; disk_cid: string | null; disk_cids: string[] }>
+      >();
+      assert.equal(listed.length, 2);
+      for (const instance of listed) {
+        const disk = await diskOf(instance.cid);
+        assert.equal(instance.disk_cid, disk);
+        assert.deepEqual(instance.disk_cids, [disk]);
+      }
     });
 
     it('a frozen agent is unresponsive_agent; cck --report fails; reboot_vm brings it back', async () => {
@@ -247,9 +258,29 @@ describe(
       const before = await checksum(disk);
       const status = JSON.parse(await readFile(join(cpiState(), 'vms', vmCid, 'status.json'), 'utf8')) as {
         supervisor: { pid: number };
+        unshare: { pid: number };
+        init: { pid: number };
       };
+      // The supervisor alone: the VM itself still runs, and the CPI says so.
       process.kill(status.supervisor.pid, 'SIGKILL');
-      await callCpi(cpi(), 'delete_vm', [vmCid]);
+      await waitFor('the supervisor gone', 15_000, async () =>
+        (await readFile(`/proc/${status.supervisor.pid}/stat`, 'utf8').catch(() => ' (x) X'))
+          .split(') ')[1]
+          ?.match(/^[ZX]/)
+          ? true
+          : undefined,
+      );
+      assert.equal(
+        await callCpi(cpi(), 'has_vm', [vmCid]),
+        true,
+        'a VM whose supervisor alone died still runs',
+      );
+      // Then everything of it (the host lost it; its records stay): has_vm is false.
+      process.kill(status.init.pid, 'SIGKILL');
+      process.kill(status.unshare.pid, 'SIGKILL');
+      await waitFor('the CPI to see the VM gone', 15_000, async () =>
+        (await callCpi(cpi(), 'has_vm', [vmCid])) === false ? true : undefined,
+      );
       const report = await refit(['-d', 'dep', 'cck', '--report']);
       assert.notEqual(report.code, 0);
       assert.deepEqual(problemTypes(report), ['missing_vm']);
