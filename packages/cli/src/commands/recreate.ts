@@ -2,8 +2,10 @@ import { canariesFlag, maxInFlightFlag, strategyFlags } from './deploy-flags.ts'
 import { instanceStateCommand, skipDrainFlag } from './instance-state-command.ts';
 
 /**
- * `refit -d DEP recreate [IG[/ID]]`: `state=recreate`. With `--strategy reload` Refit reloads the
- * instances' current stemcell in place (a fresh root, same VM) instead of recreating the VMs.
+ * `refit -d DEP recreate [IG[/ID]]`: `state=recreate`. With `--strategy reload` (sent as
+ * `&strategy=reload`) Refit reloads the instances' current stemcell in place instead of
+ * recreating the VMs: the agent restages the root in full (`update_rootfs` with `force`) and the
+ * VM reboots into that fresh copy, same CID — a drifted root repaired without the IaaS.
  */
 export const recreate = instanceStateCommand({
   name: 'recreate',
