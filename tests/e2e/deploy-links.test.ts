@@ -99,7 +99,7 @@ async function untar(bytes: Buffer): Promise<Map<string, string>> {
   const done = new Promise<void>((ok, fail) => {
     extract.on('entry', (header, stream, next) => {
       const chunks: Buffer[] = [];
-      stream.on('data', (c: Buffer) => chunks.push(c));
+      stream.on('data', (c: unknown) => chunks.push(c as Buffer));
       stream.on('end', () => {
         if (header.type === 'file') files.set(header.name, Buffer.concat(chunks).toString('utf8'));
         next();
