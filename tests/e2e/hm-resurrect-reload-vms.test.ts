@@ -7,60 +7,22 @@
 // stemcell 2 — the version it runs now, not the 1 it was first deployed on — re-attaches its disk
 // with the same bytes, and the new VM's agent reports 2 from the root it booted.
 import assert from 'node:assert/strict';
-import { execFile } from 'node:child_process';
-import { createHash } from 'node:crypto';
-import { mkdtemp, readdir, readFile, rm, writeFile } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
-import { dirname, join, resolve } from 'node:path';
-import { fileURLToPath } from 'node:url';
-import { promisify } from 'node:util';
+import { readFile, writeFile } from 'node:fs/promises';
+import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { stringify } from 'yaml';
 import type { HmAlert } from '@refit/protocol';
-import {
-  startDirector,
-  type RunningDirector,
-} from '@refit/director/stemcells/director-process.test-support.ts';
 import { buildRelease } from '@refit/testkit/release/build-release.ts';
 import { HmProcess } from '../../packages/hm/src/testing/hm-process.ts';
-import { callCpi } from './vm-harness/cpi-process.ts';
-
-const run = promisify(execFile);
-const repo = resolve(dirname(fileURLToPath(import.meta.url)), '../..');
-const stemcellBin = join(repo, 'packages/stemcell/bin/refit-stemcell');
-const raw = { 'content-type': 'application/x-compressed' };
-const yaml = { 'content-type': 'text/yaml' };
-const STEMCELL = 'refit-hm-reload-e2e';
-
-const ctl = `#!/bin/sh
-RUN=/var/vcap/sys/run/web
-STORE=/var/vcap/store/web
-case "$1" in
-  start)
-    mkdir -p "$RUN" "$STORE"
-    [ -f "$STORE/data" ] || head -c 4096 /dev/urandom > "$STORE/data"
-    /bin/sh -c 'while :; do sleep 1; done' refit-hm-reload-web </dev/null >/dev/null 2>&1 &
-    echo $! > "$RUN/web.pid"
-    ;;
-  stop)
-    [ -f "$RUN/web.pid" ] && kill "$(cat "$RUN/web.pid")" 2>/dev/null
-    rm -f "$RUN/web.pid"
-    ;;
-esac
-`;
-
-const cloudConfig = {
-  azs: [{ name: 'z1' }],
-  vm_types: [{ name: 'default' }],
-  networks: [
-    {
-      name: 'default',
-      type: 'manual',
-      subnets: [{ range: '127.0.74.0/24', gateway: '127.0.74.1', az: 'z1' }],
-    },
-  ],
-  compilation: { workers: 1, az: 'z1', vm_type: 'default', network: 'default' },
-};
+import {
+  buildStemcell,
+  loopJob,
+  loseVm,
+  oneAzCloudConfig,
+  sha256,
+  skipUnlessRoot,
+  VmLab,
+} from './support/vm-lab.ts';
 
 const manifest = (stemcell: string) =>
   stringify({
@@ -87,139 +49,46 @@ const manifest = (stemcell: string) =>
     ],
   });
 
-interface VmLine {
-  readonly vm_cid: string;
-  readonly id: string;
-  readonly job_state: string;
-  readonly stemcell: { version: string } | null;
-  readonly booted_stemcell?: { version: string };
-}
-
-async function buildStemcell(work: string, version: string): Promise<{ stemcell: string; rootfs: string }> {
-  const out = join(work, `sc-${version}`);
-  const { stdout } = await run(
-    stemcellBin,
-    [
-      'build',
-      '--name',
-      STEMCELL,
-      '--version',
-      version,
-      '--os',
-      'refit-minimal',
-      '--out',
-      out,
-      '--base',
-      'minimal',
-    ],
-    { maxBuffer: 1 << 22 },
-  );
-  const built = JSON.parse(stdout) as { rootfs: { path: string } };
-  return { stemcell: join(out, 'stemcell.tgz'), rootfs: built.rootfs.path };
-}
-
 describe(
   'refit-hm resurrects a lost VM after a reload: on the stemcell it runs now',
-  { timeout: 1_800_000, skip: process.getuid?.() !== 0 ? 'needs root (namespace VMs)' : false },
+  { timeout: 1_800_000, skip: skipUnlessRoot },
   () => {
-    let work = '';
-    let director: RunningDirector | undefined;
+    let lab: VmLab | undefined;
     let hm: HmProcess | undefined;
-    const cpiState = () => join(work, 'director/cpi-local/state');
-    const cpi = () => ({
-      command: join(repo, 'packages/cpi-local/bin/refit-cpi-local'),
-      args: ['--config', join(work, 'director/cpi-local/cpi.yml')],
-    });
-
-    const task = async (reply: Awaited<ReturnType<RunningDirector['request']>>, timeoutMs: number) => {
-      const id = director!.taskOf(reply);
-      const ended = await director!.waitTask(id, timeoutMs);
-      assert.equal(ended.state, 'done', await director!.output(id, 'event'));
-      return id;
+    const need = () => lab ?? assert.fail('the director did not start');
+    const deploy = async (text: string, query = '') => {
+      const run = await need().deploy(text, query, 900_000);
+      assert.equal(run.task.state, 'done', run.events);
     };
-    const upload = async (path: string, file: string) =>
-      task(
-        await director!.request('POST', path, {
-          body: await readFile(file),
-          headers: raw,
-          timeoutMs: 120_000,
-        }),
-        300_000,
-      );
-    const deploy = async (text: string, query = '') =>
-      task(await director!.request('POST', `/deployments${query}`, { body: text, headers: yaml }), 900_000);
-    const vms = async (): Promise<VmLine[]> => {
-      const id = await task(
-        await director!.request('GET', '/deployments/hmrdep/instances?format=full'),
-        120_000,
-      );
-      return (await director!.output(id, 'result'))
-        .trim()
-        .split('\n')
-        .map((l) => JSON.parse(l) as VmLine);
-    };
+    const vms = () => need().vms('hmrdep');
     const checksum = async (diskCid: string) =>
-      createHash('sha256')
-        .update(await readFile(join(cpiState(), 'disks', diskCid, 'data/web/data')))
-        .digest('hex');
+      sha256(await readFile(join(need().cpiState, 'disks', diskCid, 'data/web/data')));
 
     before(async () => {
-      work = await mkdtemp(join(tmpdir(), 'refit-hm-reload-'));
-      const v1 = await buildStemcell(work, '1');
-      const v2 = await buildStemcell(work, '2');
-      const configFile = join(work, 'director.yml');
-      await writeFile(
-        configFile,
-        stringify({
+      lab = await VmLab.start('hm-reload', {
+        directorConfig: {
           agent: { task_poll_interval_seconds: 0.2 },
           scan_and_fix: { auto_fix_stateful_nodes: true },
-        }),
-      );
-      director = await startDirector({
-        stateDir: join(work, 'director'),
-        configFile,
-        readyTimeoutMs: 60_000,
+        },
       });
-      await upload('/stemcells', v1.stemcell);
-      const built = await buildRelease({
+      const v1 = await buildStemcell(lab.work, '1', { name: 'refit-hm-reload-e2e' });
+      const v2 = await buildStemcell(lab.work, '2', { name: 'refit-hm-reload-e2e' });
+      await lab.upload('/stemcells', v1.stemcell);
+      const release = await buildRelease({
         name: 'app',
         version: '1',
-        jobs: [
-          {
-            name: 'web',
-            monit:
-              'check process web\n  with pidfile /var/vcap/sys/run/web/web.pid\n' +
-              '  start program "/var/vcap/jobs/web/bin/ctl start"\n' +
-              '  stop program "/var/vcap/jobs/web/bin/ctl stop"\n  group vcap\n',
-            templates: { 'ctl.erb': ctl },
-            destinations: { 'ctl.erb': 'bin/ctl' },
-          },
-        ],
+        jobs: [loopJob({ marker: 'refit-hm-reload-web', withData: true })],
       });
-      await task(await director.request('POST', '/releases', { body: built.tarball, headers: raw }), 300_000);
-      const cc = await director.request('POST', '/cloud_configs?name=default', {
-        body: stringify(cloudConfig),
-        headers: yaml,
-      });
-      assert.equal(cc.status, 201);
+      await lab.upload('/releases', release.tarball);
+      await lab.updateCloudConfig(oneAzCloudConfig(74));
       await deploy(manifest('1'));
-      await upload('/stemcells', v2.stemcell);
-      await upload('/rootfs', v2.rootfs);
+      await lab.upload('/stemcells', v2.stemcell);
+      await lab.upload('/rootfs', v2.rootfs);
     });
 
     after(async () => {
       await hm?.stop();
-      if (director) {
-        const left = await director.request('GET', '/deployments/hmrdep').catch(() => null);
-        if (left?.status === 200) {
-          const id = director.taskOf(await director.request('DELETE', '/deployments/hmrdep?force=true'));
-          await director.waitTask(id, 300_000).catch(() => undefined);
-        }
-        await director.stop();
-        const left2 = await readdir(join(cpiState(), 'vms')).catch(() => [] as string[]);
-        for (const vm of left2) await callCpi(cpi(), 'delete_vm', [vm]).catch(() => undefined);
-      }
-      await rm(work, { recursive: true, force: true });
+      await lab?.stop(['hmrdep']);
     });
 
     it('reloads to 2 in place, then a lost VM comes back on 2 with its persistent data', async () => {
@@ -239,7 +108,7 @@ describe(
         assert.equal(l.booted_stemcell?.version, '2');
       }
 
-      const config = join(work, 'hm.yml');
+      const config = join(need().work, 'hm.yml');
       // Agents heartbeat every 30 s: the timeout must be longer than that.
       await writeFile(
         config,
@@ -250,9 +119,9 @@ describe(
         '--config',
         config,
         '--director-state-dir',
-        join(work, 'director'),
+        need().stateDir,
         '--director-url',
-        `https://127.0.0.1:${director!.port}`,
+        `https://127.0.0.1:${need().director.port}`,
         '--resurrector',
         'on',
       ]);
@@ -260,16 +129,11 @@ describe(
 
       const [victim] = [...onV2].sort((a, b) => a.id.localeCompare(b.id));
       assert.ok(victim);
-      const [disk] = (await callCpi(cpi(), 'get_disks', [victim.vm_cid])) as string[];
+      const [disk] = (await need().cpi('get_disks', [victim.vm_cid])) as string[];
       assert.ok(disk);
       const data = await checksum(disk);
       // Lost at the IaaS: the supervisor and every process of the VM, its records left behind.
-      const status = JSON.parse(
-        await readFile(join(cpiState(), 'vms', victim.vm_cid, 'status.json'), 'utf8'),
-      ) as { supervisor: { pid: number }; unshare: { pid: number } | null; init: { pid: number } | null };
-      for (const id of [status.supervisor, status.init, status.unshare]) {
-        if (id) process.kill(id.pid, 'SIGKILL');
-      }
+      await loseVm(need().stateDir, victim.vm_cid);
 
       const timedOut = await hm.waitFor(
         'the timeout alert',
@@ -283,18 +147,18 @@ describe(
         60_000,
       );
       const taskId = Number(queued.task_id);
-      const fixed = await director!.waitTask(taskId, 900_000);
-      assert.equal(fixed.state, 'done', await director!.output(taskId, 'event'));
+      const fixed = await need().director.waitTask(taskId, 900_000);
+      assert.equal(fixed.state, 'done', await need().director.output(taskId, 'event'));
       assert.equal(fixed.result, 'scan and fix complete');
       assert.ok(!hm.alerts().some((a) => a.title === 'Skipping stateful instances'));
 
       // Created from the IaaS stemcell 2 (its CID), not 1.
-      const stemcells = JSON.parse((await director!.request('GET', '/stemcells')).text) as Array<{
+      const stemcells = JSON.parse((await need().director.request('GET', '/stemcells')).text) as Array<{
         version: string;
         cid: string;
       }>;
       const cidOf = (version: string) => stemcells.find((s) => s.version === version)?.cid ?? '?';
-      const cpiLog = await director!.output(taskId, 'cpi');
+      const cpiLog = await need().director.output(taskId, 'cpi');
       assert.match(cpiLog, /create_vm/);
       assert.ok(cpiLog.includes(cidOf('2')), cpiLog);
       assert.ok(!cpiLog.includes(cidOf('1')), 'not the stemcell first deployed');
@@ -305,7 +169,7 @@ describe(
       assert.equal(back.job_state, 'running');
       assert.equal(back.stemcell?.version, '2');
       assert.equal(back.booted_stemcell?.version, '2', 'the new agent reports 2 from the root it booted');
-      assert.deepEqual(await callCpi(cpi(), 'get_disks', [back.vm_cid]), [disk], 'its disk re-attached');
+      assert.deepEqual(await need().cpi('get_disks', [back.vm_cid]), [disk], 'its disk re-attached');
       assert.equal(await checksum(disk), data, 'same persistent data');
       assert.deepEqual(await hm.stop(), { code: 0, signal: null });
     });

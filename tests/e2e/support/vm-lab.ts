@@ -59,10 +59,37 @@ export async function hostVmsOf(stateDir: string): Promise<string[]> {
   return (await readdir(join(stateDir, 'cpi-local', 'state', 'vms')).catch(() => [])).sort();
 }
 
+/** refit-cpi-local as the director in `stateDir` runs it (its generated config). */
+export const cpiOf = (stateDir: string) => ({
+  command: cpiBin,
+  args: ['--config', join(stateDir, 'cpi-local', 'cpi.yml')],
+});
+
 /** Deletes every VM still on the host through the CPI (so no mount stays), then nothing else. */
 export async function deleteHostVms(stateDir: string): Promise<void> {
-  const cpi = { command: cpiBin, args: ['--config', join(stateDir, 'cpi-local', 'cpi.yml')] };
-  for (const vm of await hostVmsOf(stateDir)) await callCpi(cpi, 'delete_vm', [vm]).catch(() => undefined);
+  for (const vm of await hostVmsOf(stateDir)) {
+    await callCpi(cpiOf(stateDir), 'delete_vm', [vm]).catch(() => undefined);
+  }
+}
+
+/** The host processes of a refit-cpi-local VM (its `status.json`): supervisor, unshare, init. */
+export interface VmProcesses {
+  readonly supervisor: { readonly pid: number };
+  readonly unshare: { readonly pid: number } | null;
+  readonly init: { readonly pid: number } | null;
+}
+
+export async function vmProcesses(stateDir: string, cid: string): Promise<VmProcesses> {
+  const file = join(stateDir, 'cpi-local', 'state', 'vms', cid, 'status.json');
+  return JSON.parse(await readFile(file, 'utf8')) as VmProcesses;
+}
+
+/** A VM lost at the IaaS: its supervisor and every process SIGKILLed, its records left behind. */
+export async function loseVm(stateDir: string, cid: string): Promise<void> {
+  const status = await vmProcesses(stateDir, cid);
+  for (const p of [status.supervisor, status.init, status.unshare]) {
+    if (p) process.kill(p.pid, 'SIGKILL');
+  }
 }
 
 /** One line of a task's event output. */
@@ -145,6 +172,11 @@ export class VmLab {
     await writeFile(configFile, stringify(config));
     const director = await startDirector({ stateDir: join(work, 'director'), configFile });
     return new VmLab(work, director);
+  }
+
+  /** Calls refit-cpi-local directly, with the director's config. */
+  cpi(method: string, args: unknown[]): Promise<unknown> {
+    return callCpi(cpiOf(this.stateDir), method, args);
   }
 
   /** Merges `extra` into the generated cpi-local config (read again by every CPI call). */
