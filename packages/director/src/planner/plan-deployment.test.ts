@@ -614,6 +614,26 @@ describe('planDeployment: stemcell strategy', () => {
     assert.equal(instances(plan)[0]!.stemcellStrategy?.strategy, 'reload');
   });
 
+  it('a requested recreate recreates even when the manifest asks for reload; strategy=reload reloads', () => {
+    const before = manifestValue();
+    before.stemcells = [{ alias: 'default', os: 'ubuntu-jammy', version: '1.1' }];
+    before.update.stemcell_strategy = 'reload';
+    const viaManifest = replan(before, before, {
+      reloadable: [{ operatingSystem: 'ubuntu-jammy', version: '1.1' }],
+      options: { recreate: true },
+    });
+    assert.equal(instances(viaManifest)[0]!.stemcellStrategy?.strategy, 'recreate');
+    const asked = replan(before, before, {
+      reloadable: [{ operatingSystem: 'ubuntu-jammy', version: '1.1' }],
+      options: { recreate: true, stemcellStrategy: 'reload' },
+    });
+    assert.equal(
+      instances(asked)[0]!.stemcellStrategy?.strategy,
+      'reload',
+      instances(asked)[0]!.stemcellStrategy?.reason,
+    );
+  });
+
   it('recreate when not asked', () => {
     assert.equal(instances(bump(undefined))[0]!.stemcellStrategy?.strategy, 'recreate');
   });

@@ -1,12 +1,7 @@
 import type { CountOrPercent } from '@refit/protocol';
 import type { CompiledCloudConfig, Hash } from '../manifests/compile-cloud-config.ts';
 import type { CompiledDeployment, CompiledInstanceGroup } from '../manifests/compile-manifest.ts';
-import {
-  maxInFlightFor,
-  parseAmount,
-  VmStrategy,
-  type StemcellStrategy,
-} from '../manifests/update-config.ts';
+import { maxInFlightFor, parseAmount, StemcellStrategy, VmStrategy } from '../manifests/update-config.ts';
 import { parseIpv4 } from '../networking/ipv4.ts';
 import type { ReloadableStemcell } from './choose-stemcell-strategy.ts';
 import { decideAction, obsoletePlan } from './decide-action.ts';
@@ -15,14 +10,15 @@ import { instanceChanges, type RenderedHashes, type SettingsHashes } from './ins
 import { placeInstances } from './place-instances.ts';
 import { PlanImpossible } from './plan-impossible.ts';
 import { planInstanceNetworks } from './plan-networks.ts';
-import type {
-  CurrentInstance,
-  DeploymentPlan,
-  InstanceGroupPlan,
-  InstancePlan,
-  InstanceState,
-  IpReservation,
-  StateOverride,
+import {
+  Change,
+  type CurrentInstance,
+  type DeploymentPlan,
+  type InstanceGroupPlan,
+  type InstancePlan,
+  type InstanceState,
+  type IpReservation,
+  type StateOverride,
 } from './plan-types.ts';
 import { groupRuns, updateStages } from './update-stages.ts';
 
@@ -290,11 +286,13 @@ function planInstance(args: {
       override,
     },
   );
-  return decideAction(
-    { ...base, changes },
-    options.stemcellStrategy ?? group.update.stemcellStrategy,
-    input.reloadable ?? [],
-  );
+  // A recreate the operator asks for (`recreate`, `deploy --recreate`) gives new VMs from the
+  // IaaS, as in BOSH, unless the request itself says `strategy=reload`: the manifest's
+  // `stemcell_strategy` is about stemcell bumps, not about recreates.
+  const requested =
+    options.stemcellStrategy ??
+    (changes.has(Change.recreate) ? StemcellStrategy.recreate : group.update.stemcellStrategy);
+  return decideAction({ ...base, changes }, requested, input.reloadable ?? []);
 }
 
 /** The updater will recreate this instance with create-swap-delete (update-instance.ts). */
