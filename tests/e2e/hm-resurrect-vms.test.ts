@@ -6,52 +6,28 @@
 // the deployment lock (the monitor skips a locked deployment, as BOSH's does), three of the five
 // VMs are lost at once: meltdown, an alert that says so, and no scan_and_fix.
 import assert from 'node:assert/strict';
-import { execFile } from 'node:child_process';
-import { mkdtemp, readFile, readdir, rm, writeFile } from 'node:fs/promises';
+import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
-import { dirname, join, resolve } from 'node:path';
-import { fileURLToPath } from 'node:url';
-import { promisify } from 'node:util';
+import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { stringify } from 'yaml';
 import type { HmAlert } from '@refit/protocol';
 import { startDirector, type DirectorProcess } from '@refit/director/api/director-process.test-support.ts';
 import { buildRelease } from '@refit/testkit/release/build-release.ts';
 import { HmProcess } from '../../packages/hm/src/testing/hm-process.ts';
+import { refitCli, rowsOf } from './support/refit-cli.ts';
+import {
+  buildStemcell,
+  cpiOf,
+  deleteHostVms,
+  loopJob,
+  oneAzCloudConfig,
+  skipUnlessRoot,
+  vmProcesses,
+} from './support/vm-lab.ts';
 import { callCpi } from './vm-harness/cpi-process.ts';
 
-const exec = promisify(execFile);
-const repo = resolve(dirname(fileURLToPath(import.meta.url)), '../..');
-const refitBin = join(repo, 'packages/cli/bin/refit');
-const stemcellBin = join(repo, 'packages/stemcell/bin/refit-stemcell');
-
-const ctl = `#!/bin/sh
-RUN=/var/vcap/sys/run/web
-case "$1" in
-  start)
-    mkdir -p "$RUN"
-    /bin/sh -c 'while :; do sleep 1; done' refit-hm-e2e-web </dev/null >/dev/null 2>&1 &
-    echo $! > "$RUN/web.pid"
-    ;;
-  stop)
-    [ -f "$RUN/web.pid" ] && kill "$(cat "$RUN/web.pid")" 2>/dev/null
-    rm -f "$RUN/web.pid"
-    ;;
-esac
-`;
-
-const cloudConfig = {
-  azs: [{ name: 'z1' }],
-  vm_types: [{ name: 'default' }],
-  networks: [
-    {
-      name: 'default',
-      type: 'manual',
-      subnets: [{ range: '127.0.73.0/24', gateway: '127.0.73.1', az: 'z1' }],
-    },
-  ],
-  compilation: { workers: 1, az: 'z1', vm_type: 'default', network: 'default' },
-};
+const cloudConfig = oneAzCloudConfig(73);
 
 const manifest = stringify({
   name: 'hmdep',
@@ -71,221 +47,173 @@ const manifest = stringify({
   ],
 });
 
-describe(
-  'refit-hm resurrects a lost VM',
-  { timeout: 1_800_000, skip: process.getuid?.() !== 0 ? 'needs root (namespace VMs)' : false },
-  () => {
-    let work = '';
-    let director: DirectorProcess | undefined;
-    let hm: HmProcess | undefined;
-    let resurrected = '';
-    const cpiState = () => join(work, 'director/cpi-local/state');
-    const cpi = () => ({
-      command: join(repo, 'packages/cpi-local/bin/refit-cpi-local'),
-      args: ['--config', join(work, 'director/cpi-local/cpi.yml')],
+describe('refit-hm resurrects a lost VM', { timeout: 1_800_000, skip: skipUnlessRoot }, () => {
+  let work = '';
+  let director: DirectorProcess | undefined;
+  let hm: HmProcess | undefined;
+  let resurrected = '';
+  const stateDir = () => join(work, 'director');
+  const cli = refitCli(() => ({
+    port: director!.port,
+    ca: director!.ca,
+    client: director!.auth.client,
+    secret: director!.auth.secret,
+    homes: work,
+  }));
+  const refit = async (argv: readonly string[]) => (await cli.ok(argv)).stdout;
+  const vmCids = async () =>
+    new Map(rowsOf(await refit(['-d', 'hmdep', 'vms'])).map((r) => [r[0] ?? '', r[4] ?? '']));
+
+  /** A VM lost at the IaaS: its supervisor SIGKILLed, then gone from the CPI. */
+  const loseVm = async (cid: string) => {
+    process.kill((await vmProcesses(stateDir(), cid)).supervisor.pid, 'SIGKILL');
+    await callCpi(cpiOf(stateDir()), 'delete_vm', [cid]);
+  };
+  const pollDirector = async <T>(
+    what: string,
+    timeoutMs: number,
+    probe: () => Promise<T | undefined>,
+  ): Promise<T> => {
+    const deadline = Date.now() + timeoutMs;
+    for (;;) {
+      const value = await probe();
+      if (value !== undefined) return value;
+      if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}\n${hm?.tail() ?? ''}`);
+      await new Promise((r) => setTimeout(r, 1000));
+    }
+  };
+  /** Waits for a director task to end (any final state). */
+  const taskEnded = (id: number, timeoutMs: number) =>
+    pollDirector(`task ${id} to end`, timeoutMs, async () => {
+      const task = (await director!.request({ path: `/tasks/${id}` })).json<{
+        state: string;
+        result: string;
+      }>();
+      return ['queued', 'processing', 'cancelling'].includes(task.state) ? undefined : task;
     });
-    const refit = async (argv: readonly string[]) => {
-      const home = await mkdtemp(join(work, 'home-'));
-      const env: Record<string, string> = {
-        PATH: process.env['PATH'] ?? '/usr/bin:/bin',
-        HOME: home,
-        BOSH_ENVIRONMENT: `https://127.0.0.1:${director!.port}`,
-        BOSH_CA_CERT: director!.ca,
-        BOSH_CLIENT: director!.auth.client,
-        BOSH_CLIENT_SECRET: director!.auth.secret,
-      };
-      const { stdout } = await exec(refitBin, argv, { env, timeout: 300_000 });
-      return stdout;
-    };
-    const vmCids = async () =>
-      new Map(
-        (await refit(['-d', 'hmdep', 'vms']))
-          .split('\n')
-          .filter((l) => l !== '')
-          .map((l) => l.split('\t'))
-          .map((r) => [r[0] ?? '', r[4] ?? '']),
-      );
-
-    /** A VM lost at the IaaS: its supervisor SIGKILLed, then gone from the CPI. */
-    const loseVm = async (cid: string) => {
-      const status = JSON.parse(await readFile(join(cpiState(), 'vms', cid, 'status.json'), 'utf8')) as {
-        supervisor: { pid: number };
-      };
-      process.kill(status.supervisor.pid, 'SIGKILL');
-      await callCpi(cpi(), 'delete_vm', [cid]);
-    };
-    const pollDirector = async <T>(
-      what: string,
-      timeoutMs: number,
-      probe: () => Promise<T | undefined>,
-    ): Promise<T> => {
-      const deadline = Date.now() + timeoutMs;
-      for (;;) {
-        const value = await probe();
-        if (value !== undefined) return value;
-        if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}\n${hm?.tail() ?? ''}`);
-        await new Promise((r) => setTimeout(r, 1000));
-      }
-    };
-    /** Waits for a director task to end (any final state). */
-    const taskEnded = (id: number, timeoutMs: number) =>
-      pollDirector(`task ${id} to end`, timeoutMs, async () => {
-        const task = (await director!.request({ path: `/tasks/${id}` })).json<{
-          state: string;
-          result: string;
-        }>();
-        return ['queued', 'processing', 'cancelling'].includes(task.state) ? undefined : task;
-      });
-    /** Waits until no task holds the deployment's lock. */
-    const lockFree = (timeoutMs: number) =>
-      pollDirector('the deployment lock to be free', timeoutMs, async () => {
-        const locks = (await director!.request({ path: '/locks' })).json<Array<{ resource: string[] }>>();
-        return locks.some((l) => l.resource.includes('hmdep')) ? undefined : true;
-      });
-
-    before(async () => {
-      work = await mkdtemp(join(tmpdir(), 'refit-hm-vms-'));
-      await exec(stemcellBin, [
-        'build',
-        '--name',
-        'refit-hm-e2e',
-        '--version',
-        '1',
-        '--os',
-        'refit-minimal',
-        '--out',
-        join(work, 'sc-1'),
-        '--base',
-        'minimal',
-      ]);
-      director = await startDirector({ stateDir: join(work, 'director'), readyTimeoutMs: 60_000 });
-      const release = join(work, 'app-1.tgz');
-      const built = await buildRelease({
-        name: 'app',
-        version: '1',
-        jobs: [
-          {
-            name: 'web',
-            monit:
-              'check process web\n  with pidfile /var/vcap/sys/run/web/web.pid\n' +
-              '  start program "/var/vcap/jobs/web/bin/ctl start"\n' +
-              '  stop program "/var/vcap/jobs/web/bin/ctl stop"\n  group vcap\n',
-            templates: { 'ctl.erb': ctl },
-            destinations: { 'ctl.erb': 'bin/ctl' },
-          },
-        ],
-      });
-      await writeFile(release, built.tarball);
-      await writeFile(join(work, 'cc.yml'), stringify(cloudConfig));
-      await writeFile(join(work, 'dep.yml'), manifest);
-      await refit(['upload-stemcell', join(work, 'sc-1/stemcell.tgz')]);
-      await refit(['upload-release', release]);
-      await refit(['-n', 'update-cloud-config', join(work, 'cc.yml')]);
-      await refit(['-n', '-d', 'hmdep', 'deploy', join(work, 'dep.yml')]);
+  /** Waits until no task holds the deployment's lock. */
+  const lockFree = (timeoutMs: number) =>
+    pollDirector('the deployment lock to be free', timeoutMs, async () => {
+      const locks = (await director!.request({ path: '/locks' })).json<Array<{ resource: string[] }>>();
+      return locks.some((l) => l.resource.includes('hmdep')) ? undefined : true;
     });
 
-    after(async () => {
-      await hm?.stop();
-      if (director) {
-        await refit(['-n', '-d', 'hmdep', 'delete-deployment', '--force']).catch(() => undefined);
-        await director.stop();
-        const vms = await readdir(join(cpiState(), 'vms')).catch(() => [] as string[]);
-        for (const vm of vms) await callCpi(cpi(), 'delete_vm', [vm]).catch(() => undefined);
-      }
-      await rm(work, { recursive: true, force: true });
+  before(async () => {
+    work = await mkdtemp(join(tmpdir(), 'refit-hm-vms-'));
+    await buildStemcell(work, '1', { name: 'refit-hm-e2e' });
+    director = await startDirector({ stateDir: join(work, 'director'), readyTimeoutMs: 60_000 });
+    const release = join(work, 'app-1.tgz');
+    const built = await buildRelease({
+      name: 'app',
+      version: '1',
+      jobs: [loopJob({ marker: 'refit-hm-e2e-web' })],
     });
+    await writeFile(release, built.tarball);
+    await writeFile(join(work, 'cc.yml'), stringify(cloudConfig));
+    await writeFile(join(work, 'dep.yml'), manifest);
+    await refit(['upload-stemcell', join(work, 'sc-1/stemcell.tgz')]);
+    await refit(['upload-release', release]);
+    await refit(['-n', 'update-cloud-config', join(work, 'cc.yml')]);
+    await refit(['-n', '-d', 'hmdep', 'deploy', join(work, 'dep.yml')]);
+  });
 
-    it('alerts the silent agent, asks scan_and_fix, and the instance comes back on a new VM', async () => {
-      const config = join(work, 'hm.yml');
-      // Agents heartbeat every 30 s: the timeout must be longer than that. An unhealthy mark
-      // counts for an hour, so the meltdown case below never depends on how long this one took.
-      await writeFile(
-        config,
-        'intervals: {poll_director: 1, analyze_agents: 2, poll_grace_period: 1, agent_timeout: 40}\n' +
-          'resurrector: {minimum_down_jobs: 2, percent_threshold: 0.4, time_threshold: 3600}\n',
-      );
-      hm = HmProcess.spawn([
-        '--config',
-        config,
-        '--director-state-dir',
-        join(work, 'director'),
-        '--director-url',
-        `https://127.0.0.1:${director!.port}`,
-        '--resurrector',
-        'on',
-      ]);
-      await hm.waitFor('ready', (l) => l.msg === 'hm ready', 60_000);
+  after(async () => {
+    await hm?.stop();
+    if (director) {
+      await cli.run(['-n', '-d', 'hmdep', 'delete-deployment', '--force']).catch(() => undefined);
+      await director.stop();
+      await deleteHostVms(stateDir());
+    }
+    await rm(work, { recursive: true, force: true });
+  });
 
-      const cids = await vmCids();
-      assert.equal(cids.size, 5);
-      const [instance, vmCid] = [...cids.entries()].sort()[1]!;
-      await loseVm(vmCid);
+  it('alerts the silent agent, asks scan_and_fix, and the instance comes back on a new VM', async () => {
+    const config = join(work, 'hm.yml');
+    // Agents heartbeat every 30 s: the timeout must be longer than that. An unhealthy mark
+    // counts for an hour, so the meltdown case below never depends on how long this one took.
+    await writeFile(
+      config,
+      'intervals: {poll_director: 1, analyze_agents: 2, poll_grace_period: 1, agent_timeout: 40}\n' +
+        'resurrector: {minimum_down_jobs: 2, percent_threshold: 0.4, time_threshold: 3600}\n',
+    );
+    hm = HmProcess.spawn([
+      '--config',
+      config,
+      '--director-state-dir',
+      join(work, 'director'),
+      '--director-url',
+      `https://127.0.0.1:${director!.port}`,
+      '--resurrector',
+      'on',
+    ]);
+    await hm.waitFor('ready', (l) => l.msg === 'hm ready', 60_000);
 
-      const timedOut = await hm.waitFor(
-        'the timeout alert',
-        (l) => l.msg === 'alert' && /has timed out$/.test((l.alert as HmAlert).title),
-        240_000,
-      );
-      assert.equal(`web/${(timedOut.alert as HmAlert).instance_id}`, instance);
-      const queued = await hm.waitFor(
-        'scan_and_fix queued',
-        (l) => l.msg === '(Resurrector) scan_and_fix queued',
-        60_000,
-      );
-      // The whole task, not just the new VM: scan_and_fix holds the deployment lock until its
-      // post-deploy ends, and the monitor skips a locked deployment.
-      const task = await taskEnded(Number(queued.task_id), 900_000);
-      assert.equal(task.state, 'done', JSON.stringify(task));
-      assert.equal(task.result, 'scan and fix complete');
-      const now = await vmCids();
-      assert.ok(now.get(instance) && now.get(instance) !== vmCid, 'a new VM');
-      assert.match(
-        (await refit(['-d', 'hmdep', 'vms'])).split('\n').find((l) => l.startsWith(instance)) ?? '',
-        /\trunning\t/,
-      );
-      assert.ok(!hm.alerts().some((a) => a.title === 'We are in meltdown'));
-      resurrected = instance;
-    });
+    const cids = await vmCids();
+    assert.equal(cids.size, 5);
+    const [instance, vmCid] = [...cids.entries()].sort()[1]!;
+    await loseVm(vmCid);
 
-    it('three of five VMs lost: meltdown, an alert that says so, no resurrection', async () => {
-      assert.ok(hm && resurrected !== '', 'runs after the first test');
-      // Nothing may hold the deployment lock when the VMs go: the monitor would skip the locked
-      // deployment (as BOSH's does) and see nothing for as long as the task runs.
-      await lockFree(600_000);
-      // The resurrected instance's unhealthy mark still counts (time_threshold 3600 s), so the
-      // first analysis that sees any of the three timed out is already a meltdown (2 of 5 = 40%).
-      const lost = [...(await vmCids()).entries()].filter(([name]) => name !== resurrected).slice(0, 3);
-      const queuedBefore = hm.lines.filter((l) => l.msg === '(Resurrector) scan_and_fix queued').length;
-      for (const [, cid] of lost) await loseVm(cid);
-      const meltdown = await hm.waitFor(
-        'the meltdown alert',
-        (l) => l.msg === 'alert' && (l.alert as HmAlert).title === 'We are in meltdown',
-        240_000,
-      );
-      assert.match((meltdown.alert as HmAlert).summary, /of 5 agents are unhealthy/);
-      // Every lost agent has timed out and been analysed at least once more: still no request.
-      for (const [name] of lost) {
-        const id = name.split('/')[1];
-        await hm.waitFor(
-          `${name} timed out`,
-          (l) =>
-            l.msg === 'alert' &&
-            (l.alert as HmAlert).title.endsWith('has timed out') &&
-            (l.alert as HmAlert).instance_id === id,
-          240_000,
-        );
-      }
-      const analyses = hm.lines.filter((l) => l.msg === 'Analyzed').length;
+    const timedOut = await hm.waitFor(
+      'the timeout alert',
+      (l) => l.msg === 'alert' && /has timed out$/.test((l.alert as HmAlert).title),
+      240_000,
+    );
+    assert.equal(`web/${(timedOut.alert as HmAlert).instance_id}`, instance);
+    const queued = await hm.waitFor(
+      'scan_and_fix queued',
+      (l) => l.msg === '(Resurrector) scan_and_fix queued',
+      60_000,
+    );
+    // The whole task, not just the new VM: scan_and_fix holds the deployment lock until its
+    // post-deploy ends, and the monitor skips a locked deployment.
+    const task = await taskEnded(Number(queued.task_id), 900_000);
+    assert.equal(task.state, 'done', JSON.stringify(task));
+    assert.equal(task.result, 'scan and fix complete');
+    const now = await vmCids();
+    assert.ok(now.get(instance) && now.get(instance) !== vmCid, 'a new VM');
+    assert.match(
+      (await refit(['-d', 'hmdep', 'vms'])).split('\n').find((l) => l.startsWith(instance)) ?? '',
+      /\trunning\t/,
+    );
+    assert.ok(!hm.alerts().some((a) => a.title === 'We are in meltdown'));
+    resurrected = instance;
+  });
+
+  it('three of five VMs lost: meltdown, an alert that says so, no resurrection', async () => {
+    assert.ok(hm && resurrected !== '', 'runs after the first test');
+    // Nothing may hold the deployment lock when the VMs go: the monitor would skip the locked
+    // deployment (as BOSH's does) and see nothing for as long as the task runs.
+    await lockFree(600_000);
+    // The resurrected instance's unhealthy mark still counts (time_threshold 3600 s), so the
+    // first analysis that sees any of the three timed out is already a meltdown (2 of 5 = 40%).
+    const lost = [...(await vmCids()).entries()].filter(([name]) => name !== resurrected).slice(0, 3);
+    const queuedBefore = hm.lines.filter((l) => l.msg === '(Resurrector) scan_and_fix queued').length;
+    for (const [, cid] of lost) await loseVm(cid);
+    const meltdown = await hm.waitFor(
+      'the meltdown alert',
+      (l) => l.msg === 'alert' && (l.alert as HmAlert).title === 'We are in meltdown',
+      240_000,
+    );
+    assert.match((meltdown.alert as HmAlert).summary, /of 5 agents are unhealthy/);
+    // Every lost agent has timed out and been analysed at least once more: still no request.
+    for (const [name] of lost) {
+      const id = name.split('/')[1];
       await hm.waitFor(
-        'two more analyses',
-        () => hm!.lines.filter((l) => l.msg === 'Analyzed').length >= analyses + 2,
-        60_000,
+        `${name} timed out`,
+        (l) =>
+          l.msg === 'alert' &&
+          (l.alert as HmAlert).title.endsWith('has timed out') &&
+          (l.alert as HmAlert).instance_id === id,
+        240_000,
       );
-      assert.equal(
-        hm.lines.filter((l) => l.msg === '(Resurrector) scan_and_fix queued').length,
-        queuedBefore,
-      );
-      assert.deepEqual(await hm.stop(), { code: 0, signal: null });
-    });
-  },
-);
+    }
+    const analyses = hm.lines.filter((l) => l.msg === 'Analyzed').length;
+    await hm.waitFor(
+      'two more analyses',
+      () => hm!.lines.filter((l) => l.msg === 'Analyzed').length >= analyses + 2,
+      60_000,
+    );
+    assert.equal(hm.lines.filter((l) => l.msg === '(Resurrector) scan_and_fix queued').length, queuedBefore);
+    assert.deepEqual(await hm.stop(), { code: 0, signal: null });
+  });
+});
