@@ -7,66 +7,12 @@
 // the root (the boot state's committed root directory changes, the drift is gone), data
 // byte-identical, jobs running. A second one stages yet another fresh directory.
 import assert from 'node:assert/strict';
-import { execFile } from 'node:child_process';
-import { createHash } from 'node:crypto';
-import { mkdir, mkdtemp, readdir, readFile, rm, writeFile } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
-import { dirname, join, resolve } from 'node:path';
-import { fileURLToPath } from 'node:url';
-import { promisify } from 'node:util';
+import { mkdir, readFile, writeFile } from 'node:fs/promises';
+import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { stringify } from 'yaml';
-import {
-  startDirector,
-  type RunningDirector,
-} from '@refit/director/stemcells/director-process.test-support.ts';
 import { buildRelease } from '@refit/testkit/release/build-release.ts';
-import { callCpi } from './vm-harness/cpi-process.ts';
-
-const run = promisify(execFile);
-const repo = resolve(dirname(fileURLToPath(import.meta.url)), '../..');
-const stemcellBin = join(repo, 'packages/stemcell/bin/refit-stemcell');
-const raw = { 'content-type': 'application/x-compressed' };
-const yaml = { 'content-type': 'text/yaml' };
-
-const ctl = `#!/bin/sh
-RUN=/var/vcap/sys/run/web
-STORE=/var/vcap/store/web
-case "$1" in
-  start)
-    mkdir -p "$RUN" "$STORE"
-    [ -f "$STORE/data" ] || head -c 4096 /dev/urandom > "$STORE/data"
-    /bin/sh -c 'while :; do sleep 1; done' refit-reload-recreate-web </dev/null >/dev/null 2>&1 &
-    echo $! > "$RUN/web.pid"
-    ;;
-  stop)
-    [ -f "$RUN/web.pid" ] && kill "$(cat "$RUN/web.pid")" 2>/dev/null
-    rm -f "$RUN/web.pid"
-    ;;
-esac
-`;
-
-const release = () =>
-  buildRelease({
-    name: 'app',
-    version: '1',
-    jobs: [
-      {
-        name: 'web',
-        monit: `check process web
-  with pidfile /var/vcap/sys/run/web/web.pid
-  start program "/var/vcap/jobs/web/bin/ctl start"
-  stop program "/var/vcap/jobs/web/bin/ctl stop"
-  group vcap
-`,
-        templates: { 'ctl.erb': ctl },
-        destinations: { 'ctl.erb': 'bin/ctl' },
-        packages: [],
-        properties: {},
-      },
-    ],
-    packages: [],
-  });
+import { buildStemcell, loopJob, oneAzCloudConfig, skipUnlessRoot, VmLab } from './support/vm-lab.ts';
 
 const manifest = stringify({
   name: 'rrec',
@@ -87,13 +33,6 @@ const manifest = stringify({
   ],
 });
 
-interface VmLine {
-  readonly vm_cid: string;
-  readonly job_state: string;
-  readonly stemcell: { version: string } | null;
-  readonly booted_stemcell?: { version: string; root_digest?: string; boot_id?: string };
-}
-
 interface HostView {
   readonly boots: number;
   /** The committed root (null: the IaaS stemcell's own root). */
@@ -104,39 +43,12 @@ interface HostView {
 
 describe(
   'recreate --strategy reload of the same stemcell version with real refit-cpi-local VMs',
-  { skip: process.getuid?.() !== 0 ? 'needs root' : false },
+  { skip: skipUnlessRoot },
   () => {
-    let work = '';
-    let director: RunningDirector;
+    let lab: VmLab | undefined;
     let cpiState = '';
-
-    const upload = async (path: string, file: string) => {
-      const reply = await director.request('POST', path, {
-        body: await readFile(file),
-        headers: raw,
-        timeoutMs: 120_000,
-      });
-      const id = director.taskOf(reply);
-      assert.equal((await director.waitTask(id, 120_000)).state, 'done', await director.output(id, 'event'));
-    };
-    const finished = async (reply: Awaited<ReturnType<RunningDirector['request']>>) => {
-      const id = director.taskOf(reply);
-      const task = await director.waitTask(id, 300_000);
-      return {
-        task,
-        events: await director.output(id, 'event'),
-        cpi: await director.output(id, 'cpi'),
-      };
-    };
-    const vms = async () => {
-      const id = director.taskOf(await director.request('GET', '/deployments/rrec/vms?format=full'));
-      assert.equal((await director.waitTask(id, 60_000)).state, 'done');
-      return (await director.output(id, 'result'))
-        .trim()
-        .split('\n')
-        .map((l) => JSON.parse(l) as VmLine)
-        .sort((a, b) => a.vm_cid.localeCompare(b.vm_cid));
-    };
+    const need = () => lab ?? assert.fail('the director did not start');
+    const vms = async () => (await need().vms('rrec')).sort((a, b) => a.vm_cid.localeCompare(b.vm_cid));
     const host = async (cid: string): Promise<HostView> => {
       const dir = join(cpiState, 'vms', cid);
       const status = JSON.parse(await readFile(join(dir, 'status.json'), 'utf8')) as { boots: number };
@@ -154,21 +66,8 @@ describe(
         drift,
       };
     };
-    const diskData = async () => {
-      const out = new Map<string, string>();
-      for (const disk of (await readdir(join(cpiState, 'disks')).catch(() => [])).sort()) {
-        const data = await readFile(join(cpiState, 'disks', disk, 'data/web/data')).catch(() => null);
-        if (data) out.set(disk, createHash('sha256').update(data).digest('hex'));
-      }
-      return out;
-    };
-    const recreateReload = async () =>
-      finished(
-        await director.request('PUT', '/deployments/rrec/jobs/*?state=recreate&strategy=reload', {
-          body: '',
-          headers: yaml,
-        }),
-      );
+    const diskData = () => need().diskData();
+    const recreateReload = () => need().put('/deployments/rrec/jobs/*?state=recreate&strategy=reload');
     /** The agents commit the new root once their jobs run: wait for that (bounded). */
     const committed = async (cid: string) => {
       const deadline = Date.now() + 30_000;
@@ -181,79 +80,26 @@ describe(
     };
 
     before(async () => {
-      process.env.REFIT_DIRECTOR_TEST_TASKS = '1';
-      work = await mkdtemp(join(tmpdir(), 'refit-reload-recreate-e2e-'));
-      const out = join(work, 'sc-1.1');
-      const { stdout } = await run(
-        stemcellBin,
-        [
-          'build',
-          '--name',
-          'refit-e2e',
-          '--version',
-          '1.1',
-          '--os',
-          'refit-minimal',
-          '--out',
-          out,
-          '--base',
-          'minimal',
-        ],
-        { maxBuffer: 1 << 22 },
-      );
-      const rootfs = (JSON.parse(stdout) as { rootfs: { path: string } }).rootfs.path;
-      const stateDir = join(work, 'director');
-      cpiState = join(stateDir, 'cpi-local', 'state');
-      director = await startDirector({ stateDir });
-      await upload('/stemcells', join(out, 'stemcell.tgz'));
-      await upload('/rootfs', rootfs);
-      const rel = await director.request('POST', '/releases', {
-        body: (await release()).tarball,
-        headers: raw,
+      // The director's defaults (adaptive get_task polling), as an operator runs it.
+      lab = await VmLab.start('reload-recreate-e2e', { directorConfig: { agent: {} } });
+      cpiState = lab.cpiState;
+      const v11 = await buildStemcell(lab.work, '1.1');
+      await lab.upload('/stemcells', v11.stemcell);
+      await lab.upload('/rootfs', v11.rootfs);
+      const release = await buildRelease({
+        name: 'app',
+        version: '1',
+        jobs: [loopJob({ marker: 'refit-reload-recreate-web', withData: true })],
+        packages: [],
       });
-      assert.equal((await director.waitTask(director.taskOf(rel), 60_000)).state, 'done');
-      const cc = await director.request('POST', '/cloud_configs?name=default', {
-        headers: yaml,
-        body: stringify({
-          azs: [{ name: 'z1' }],
-          vm_types: [{ name: 'default' }],
-          networks: [
-            {
-              name: 'default',
-              type: 'manual',
-              subnets: [{ range: '127.0.54.0/24', gateway: '127.0.54.1', az: 'z1' }],
-            },
-          ],
-          compilation: { workers: 1, az: 'z1', vm_type: 'default', network: 'default' },
-        }),
-      });
-      assert.equal(cc.status, 201);
-      const first = await finished(
-        await director.request('POST', '/deployments', { body: manifest, headers: yaml }),
-      );
+      await lab.upload('/releases', release.tarball);
+      await lab.updateCloudConfig(oneAzCloudConfig(54));
+      const first = await lab.deploy(manifest);
       assert.equal(first.task.state, 'done', first.events);
     });
 
     after(async () => {
-      if (director) {
-        const left = await director.request('GET', '/deployments/rrec').catch(() => null);
-        if (left?.status === 200) {
-          await director
-            .waitTask(
-              director.taskOf(await director.request('DELETE', '/deployments/rrec?force=true')),
-              120_000,
-            )
-            .catch(() => undefined);
-        }
-        await director.stop();
-        const cpi = {
-          command: join(repo, 'packages/cpi-local/bin/refit-cpi-local'),
-          args: ['--config', join(work, 'director/cpi-local/cpi.yml')],
-        };
-        for (const vm of await readdir(join(cpiState, 'vms')).catch(() => [] as string[]))
-          await callCpi(cpi, 'delete_vm', [vm]).catch(() => undefined);
-      }
-      await rm(work, { recursive: true, force: true });
+      await lab?.stop(['rrec']);
     });
 
     it('restages and reboots every VM in place, repairing its root; twice', async () => {

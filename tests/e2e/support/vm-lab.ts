@@ -131,7 +131,7 @@ export interface VmLine {
   readonly job_state: string;
   readonly ips: string[];
   readonly stemcell: { name?: string; version: string } | null;
-  readonly booted_stemcell?: { version: string; root_digest?: string };
+  readonly booted_stemcell?: { version: string; root_digest?: string; boot_id?: string };
 }
 
 export interface TaskRun {
