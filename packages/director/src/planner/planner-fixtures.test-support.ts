@@ -6,7 +6,8 @@ import {
   type AvailableArtifacts,
   type CompiledDeployment,
 } from '../manifests/compile-manifest.ts';
-import type { CurrentInstance, DeploymentPlan, IpReservation } from './plan-types.ts';
+import { planDeployment, type PlanInput, type PlanOptions } from './plan-deployment.ts';
+import type { CurrentInstance, DeploymentPlan, InstancePlan, IpReservation } from './plan-types.ts';
 
 /** Loopback-only fixtures: every address is inside 127.0.0.0/8. */
 export function cloudConfigValue(): Record<string, unknown> {
@@ -144,3 +145,50 @@ export function convergedState(
   }
   return { instances, reservations: [...plan.ipReservations.desired] };
 }
+
+export function firstPlan(manifest: ManifestInput = manifestValue()): DeploymentPlan {
+  return planDeployment({
+    deployment: compile(manifest),
+    current: { instances: [], reservations: [] },
+    newId: sequentialIds(),
+  });
+}
+
+/** Deploys `before`, converges, then plans `after` against that state. */
+export function replan(
+  before: ManifestInput,
+  after: ManifestInput,
+  extra: Partial<PlanInput> & {
+    options?: PlanOptions;
+    mutate?: (i: CurrentInstance) => CurrentInstance;
+  } = {},
+  cloudAfter = cloudConfigValue(),
+): DeploymentPlan {
+  const state = convergedState(firstPlan(before));
+  const instances = extra.mutate ? state.instances.map(extra.mutate) : state.instances;
+  return planDeployment({
+    deployment: compile(after, compileCloudConfig(cloudAfter)),
+    current: { instances, reservations: state.reservations },
+    newId: sequentialIds('new'),
+    ...extra,
+  });
+}
+
+export function instances(plan: DeploymentPlan, group = 'web'): readonly InstancePlan[] {
+  const g = plan.instanceGroups.find((x) => x.name === group);
+  if (g === undefined) throw new Error(`group ${group} not planned`);
+  return g.instances;
+}
+
+export function only(plan: DeploymentPlan): InstancePlan {
+  const [first] = instances(plan);
+  if (first === undefined) throw new Error('no instance planned');
+  return first;
+}
+
+export const one = (): ManifestInput => {
+  const m = manifestValue();
+  m.instance_groups[0]!.instances = 1;
+  m.instance_groups[0]!.azs = ['z1'];
+  return m;
+};
