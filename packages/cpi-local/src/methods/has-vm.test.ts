@@ -97,6 +97,11 @@ describe('has_vm', () => {
     assert.equal(await hasVm.run(ctx(), [cid]), false);
   });
 
+  it('is true for a VM powered off from inside, waiting for reboot_vm', async () => {
+    const cid = await vm({ power: 'off', supervisor: await dead(), unshare: null, init: null });
+    assert.equal(await hasVm.run(ctx(), [cid]), true);
+  });
+
   it('is true for a VM not booted yet, false for no record or a CID not ours', async () => {
     assert.equal(await hasVm.run(ctx(), [await vm(null)]), true);
     assert.equal(await hasVm.run(ctx(), [newCid('vm')]), false);

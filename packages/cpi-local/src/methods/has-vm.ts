@@ -13,11 +13,12 @@ const Args = z.tuple([z.string()]).rest(z.unknown());
  * supervisor, or (a supervisor killed alone leaves the VM running) its `unshare` or init. A
  * record whose supervisor and processes are all gone is a VM the "IaaS" lost (a host crash, a
  * kill from outside): `false`, so cloud check reports `missing_vm` as BOSH does. A VM not booted
- * yet (no status written) still exists.
+ * yet (no status written) and a VM powered off from inside (it waits for `reboot_vm`, as a
+ * stopped IaaS VM does) still exist.
  */
 export async function vmAlive(vm: VmLayout): Promise<boolean> {
   const status = await readStatus(vm);
-  if (status === null) return true;
+  if (status === null || status.power === 'off') return true;
   for (const id of [status.supervisor, status.unshare, status.init]) {
     if (id !== null && (await isSameAlive(id))) return true;
   }
