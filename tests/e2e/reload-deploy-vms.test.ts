@@ -4,8 +4,10 @@
 // job stops, naming what to upload; the rootfs uploaded → the dry run says reload and the bytes
 // each VM downloads; `POST /deployments?strategy=reload` keeps every CID, `vms` shows 1.2, the
 // agents report 1.2 from the booted root, data byte-identical, canary first, no create_vm nor
-// delete_vm in the task's CPI log. Then 1.3 through the manifest's `update.stemcell_strategy:
-// reload` alone (what the stock bosh CLI sends).
+// delete_vm in the task's CPI log (the job's package, compiled for 1.1, is reused: same major
+// line). Then 1.3 through the manifest's `update.stemcell_strategy: reload` alone (what the stock
+// bosh CLI sends). Then a major bump to 2.0: the dry run says packages compile first, and the
+// reload compiles on a compilation VM (its create_vm/delete_vm) while every instance keeps its VM.
 import assert from 'node:assert/strict';
 import { readFile } from 'node:fs/promises';
 import { after, before, describe, it } from 'node:test';
@@ -68,13 +70,19 @@ describe('deploy --strategy reload with real refit-cpi-local VMs', { skip: skipU
   before(async () => {
     lab = await VmLab.start('reload-deploy-e2e');
     director = lab.director;
-    for (const v of ['1.1', '1.2', '1.3']) built.set(v, await buildStemcell(lab.work, v));
+    for (const v of ['1.1', '1.2', '1.3', '2.0']) built.set(v, await buildStemcell(lab.work, v));
     await upload('/stemcells', built.get('1.1')!.stemcell);
     const release = await buildRelease({
       name: 'app',
       version: '1',
-      jobs: [loopJob({ marker: 'refit-reload-web', withData: true })],
-      packages: [],
+      jobs: [{ ...loopJob({ marker: 'refit-reload-web', withData: true }), packages: ['tool'] }],
+      packages: [
+        {
+          name: 'tool',
+          files: { 'tool.txt': 'a tool\n' },
+          packaging: 'set -e\ncp tool.txt "${BOSH_INSTALL_TARGET}/"\n',
+        },
+      ],
     });
     await lab.upload('/releases', release.tarball);
     await lab.updateCloudConfig(oneAzCloudConfig(52));
@@ -177,5 +185,31 @@ describe('deploy --strategy reload with real refit-cpi-local VMs', { skip: skipU
       (await vms()).every((l) => l.stemcell?.version === '1.3' && l.booted_stemcell?.version === '1.3'),
     );
     assert.doesNotMatch(reload.cpi, /create_vm|delete_vm/);
+  });
+
+  it('a major bump to 2.0 compiles on a compilation VM first; the instances still reload in place', async () => {
+    await upload('/stemcells', built.get('2.0')!.stemcell);
+    await upload('/rootfs', built.get('2.0')!.rootfs);
+    const dry = await deploy(manifest('2.0'), '?dry_run=true&strategy=reload');
+    assert.equal(dry.task.state, 'done', dry.events);
+    const rows = (await director.output(dry.id, 'result'))
+      .trim()
+      .split('\n')
+      .map((l) => JSON.parse(l) as { strategy: string; reason: string });
+    assert.ok(rows.length === 3 && rows.every((r) => r.strategy === 'reload'));
+    assert.ok(
+      rows.every((r) => /compiled on compilation VMs first/.test(r.reason)),
+      rows[0]?.reason,
+    );
+    const beforeCids = await cids();
+    const data = await diskData();
+    const reload = await deploy(manifest('2.0'), '?strategy=reload');
+    assert.equal(reload.task.state, 'done', reload.events);
+    assert.match(reload.events, /"stage":"Compiling packages"/);
+    assert.equal((reload.cpi.match(/"method":"create_vm"/g) ?? []).length, 1, 'one compilation VM');
+    assert.deepEqual(await cids(), beforeCids, 'every instance keeps its VM');
+    assert.deepEqual(await hostVms(), beforeCids, 'the compilation VM is gone');
+    assert.deepEqual(await diskData(), data);
+    assert.ok((await vms()).every((l) => l.booted_stemcell?.version === '2.0'));
   });
 });
