@@ -3,26 +3,15 @@
 // diff and the plan (per instance: action, strategy, reason) without creating anything; the
 // client-side checks (manifest name, strategy values) refuse before any request.
 import assert from 'node:assert/strict';
-import { execFile } from 'node:child_process';
-import { createHash } from 'node:crypto';
 import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
-import { dirname, join, resolve } from 'node:path';
-import { fileURLToPath } from 'node:url';
+import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { stringify } from 'yaml';
-import { startDirector, type DirectorProcess } from '@refit/director/api/director-process.test-support.ts';
+import type { DirectorProcess } from '@refit/director/api/director-process.test-support.ts';
 import { buildRelease } from '@refit/testkit/release/build-release.ts';
-import { makeTarball } from '../../packages/cli/src/testing/make-tarball.ts';
-
-const repo = resolve(dirname(fileURLToPath(import.meta.url)), '../..');
-const refitBin = join(repo, 'packages/cli/bin/refit');
-
-interface Run {
-  readonly code: number;
-  readonly stdout: string;
-  readonly stderr: string;
-}
+import type { RefitCli } from './support/refit-cli.ts';
+import { startTestCpiDirector, writeTestStemcell } from './support/test-cpi-director.ts';
 
 const cloudConfig = {
   azs: [{ name: 'z1' }, { name: 'z2' }],
@@ -61,48 +50,15 @@ const manifest = stringify({
 describe('refit deploy --dry-run against refit-director (test CPI)', { timeout: 180_000 }, () => {
   let work: string;
   let director: DirectorProcess;
+  let cli: RefitCli;
 
-  async function refit(argv: readonly string[]): Promise<Run> {
-    const home = await mkdtemp(join(work, 'home-'));
-    const env: Record<string, string> = {
-      PATH: process.env['PATH'] ?? '/usr/bin:/bin',
-      HOME: home,
-      BOSH_ENVIRONMENT: `https://127.0.0.1:${director.port}`,
-      BOSH_CA_CERT: director.ca,
-      BOSH_CLIENT: director.auth.client,
-      BOSH_CLIENT_SECRET: director.auth.secret,
-    };
-    return new Promise<Run>((ok) => {
-      const child = execFile(refitBin, argv, { env, timeout: 90_000 }, (error, stdout, stderr) =>
-        ok({ code: error === null ? 0 : typeof error.code === 'number' ? error.code : -1, stdout, stderr }),
-      );
-      child.stdin?.end('');
-    });
-  }
+  const refit = (argv: readonly string[]) => cli.run(argv);
 
   before(async () => {
     work = await mkdtemp(join(tmpdir(), 'refit-cli-deploy-dry-run-'));
-    const cpiConfig = join(work, 'test-cpi.json');
-    await writeFile(cpiConfig, JSON.stringify({ state_dir: join(work, 'cpi-state') }));
-    const directorConfig = join(work, 'director.yml');
-    await writeFile(
-      directorConfig,
-      `cpi:\n  name: test-cpi\n  executable: ${join(repo, 'packages/testkit/bin/test-cpi')}\n  args: ['--config', '${cpiConfig}']\n`,
-    );
-    director = await startDirector({ stateDir: join(work, 'director'), configFile: directorConfig });
-
-    const image = Buffer.from('not really a disk image');
+    ({ director, cli } = await startTestCpiDirector(work));
     const stemcell = join(work, 'stemcell.tgz');
-    await makeTarball(stemcell, [
-      {
-        name: 'stemcell.MF',
-        content:
-          'name: bosh-refit-test-stemcell\nversion: "1.23"\noperating_system: ubuntu-jammy\n' +
-          `sha1: ${createHash('sha1').update(image).digest('hex')}\napi_version: 3\n` +
-          'stemcell_formats: [general-tar]\ncloud_properties: {}\n',
-      },
-      { name: 'image', content: image },
-    ]);
+    await writeTestStemcell(stemcell);
     const release = join(work, 'app.tgz');
     await writeFile(
       release,

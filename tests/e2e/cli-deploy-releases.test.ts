@@ -2,23 +2,14 @@
 // the testkit release builder (with /packages/matches leaving known packages out of the second
 // upload), releases, the "already exists" check, and delete-release of a version and a series.
 import assert from 'node:assert/strict';
-import { execFile } from 'node:child_process';
 import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
-import { dirname, join, resolve } from 'node:path';
-import { fileURLToPath } from 'node:url';
+import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
-import { startDirector, type DirectorProcess } from '@refit/director/api/director-process.test-support.ts';
+import type { DirectorProcess } from '@refit/director/api/director-process.test-support.ts';
 import { buildRelease, type ReleaseDefinition } from '@refit/testkit/release/build-release.ts';
-
-const repo = resolve(dirname(fileURLToPath(import.meta.url)), '../..');
-const refitBin = join(repo, 'packages/cli/bin/refit');
-
-interface Run {
-  readonly code: number;
-  readonly stdout: string;
-  readonly stderr: string;
-}
+import type { RefitCli } from './support/refit-cli.ts';
+import { startTestCpiDirector } from './support/test-cpi-director.ts';
 
 function appRelease(version: string, serverBits: string): ReleaseDefinition {
   return {
@@ -47,24 +38,9 @@ describe(
   () => {
     let work: string;
     let director: DirectorProcess;
+    let cli: RefitCli;
 
-    async function refit(argv: readonly string[]): Promise<Run> {
-      const home = await mkdtemp(join(work, 'home-'));
-      const env: Record<string, string> = {
-        PATH: process.env['PATH'] ?? '/usr/bin:/bin',
-        HOME: home,
-        BOSH_ENVIRONMENT: `https://127.0.0.1:${director.port}`,
-        BOSH_CA_CERT: director.ca,
-        BOSH_CLIENT: director.auth.client,
-        BOSH_CLIENT_SECRET: director.auth.secret,
-      };
-      return new Promise<Run>((ok) => {
-        const child = execFile(refitBin, argv, { env, timeout: 60_000 }, (error, stdout, stderr) =>
-          ok({ code: error === null ? 0 : typeof error.code === 'number' ? error.code : -1, stdout, stderr }),
-        );
-        child.stdin?.end('');
-      });
-    }
+    const refit = (argv: readonly string[]) => cli.run(argv);
 
     async function tarball(definition: ReleaseDefinition): Promise<string> {
       const path = join(work, `${definition.name}-${definition.version}.tgz`);
@@ -74,14 +50,7 @@ describe(
 
     before(async () => {
       work = await mkdtemp(join(tmpdir(), 'refit-cli-deploy-releases-'));
-      const cpiConfig = join(work, 'test-cpi.json');
-      await writeFile(cpiConfig, JSON.stringify({ state_dir: join(work, 'cpi-state') }));
-      const directorConfig = join(work, 'director.yml');
-      await writeFile(
-        directorConfig,
-        `cpi:\n  name: test-cpi\n  executable: ${join(repo, 'packages/testkit/bin/test-cpi')}\n  args: ['--config', '${cpiConfig}']\n`,
-      );
-      director = await startDirector({ stateDir: join(work, 'director'), configFile: directorConfig });
+      ({ director, cli } = await startTestCpiDirector(work));
     });
 
     after(async () => {

@@ -10,6 +10,7 @@ import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { after, before, describe, it } from 'node:test';
 import { makeTarball } from '../../packages/cli/src/testing/make-tarball.ts';
+import { writeTestStemcell } from './support/test-cpi-director.ts';
 
 /*
  * The refit CLI (its real executable, packages/cli/bin/refit) against the real refit-director
@@ -184,18 +185,8 @@ describe('refit CLI against refit-director', { timeout: 240_000 }, () => {
   });
 
   it('uploads a stemcell (then says it exists), lists it, shows its task, deletes it', async () => {
-    const image = Buffer.from('not really a disk image');
     const tarball = join(work, 'stemcell.tgz');
-    await makeTarball(tarball, [
-      {
-        name: 'stemcell.MF',
-        content:
-          'name: bosh-refit-test-stemcell\nversion: "1.23"\noperating_system: ubuntu-jammy\n' +
-          `sha1: ${createHash('sha1').update(image).digest('hex')}\napi_version: 3\n` +
-          'stemcell_formats: [general-tar]\ncloud_properties: {}\n',
-      },
-      { name: 'image', content: image },
-    ]);
+    await writeTestStemcell(tarball);
     const uploaded = await refit(['--tty', 'upload-stemcell', tarball], { env: asAdmin() });
     assert.equal(uploaded.code, 0, uploaded.stdout + uploaded.stderr);
     assert.match(uploaded.stdout, /100\.00%/);
