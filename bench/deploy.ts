@@ -24,6 +24,7 @@ import { coreMigration } from '../packages/director/src/db/core-migration.ts';
 import { runMigrations } from '../packages/director/src/db/migrate.ts';
 import { SqliteDb } from '../packages/director/src/db/sqlite-db.ts';
 import { deploymentsMigration } from '../packages/director/src/deployments/006-deployments.ts';
+import { leftoverVmsMigration } from '../packages/director/src/deployments/014-leftover-vms.ts';
 import { realClock } from '../packages/director/src/deployments/deploy-task.ts';
 import { DeploymentStore } from '../packages/director/src/deployments/deployment-store.ts';
 import { compileCloudConfig } from '../packages/director/src/manifests/compile-cloud-config.ts';
@@ -181,7 +182,12 @@ try {
     log,
   });
   const db = new SqliteDb(join(work, 'director.db'));
-  await runMigrations(db, [coreMigration, ipReservationsMigration, deploymentsMigration]);
+  await runMigrations(db, [
+    coreMigration,
+    ipReservationsMigration,
+    deploymentsMigration,
+    leftoverVmsMigration,
+  ]);
   const store = new DeploymentStore(db);
   const reservations = new DbIpReservationStore(db);
   await store.ensure('bench');
