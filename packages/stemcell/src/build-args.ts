@@ -9,7 +9,7 @@ export class UsageError extends Error {
 
 export const USAGE = `usage: refit-stemcell build --name N --version V --os OS --out DIR (--root TREE | --base minimal)
   [--busybox FILE] [--node FILE] [--agent-entry FILE] [--stemcell-format F]
-  [--compression-level 0-9] [--mtime EPOCH_SECONDS]`;
+  [--compression-level 0-9] [--mtime EPOCH_SECONDS] [--heartbeat-interval SECONDS (default 30)]`;
 
 const repoRoot = resolve(dirname(fileURLToPath(import.meta.url)), '../../..');
 const identifier = /^[A-Za-z0-9][A-Za-z0-9._+-]*$/;
@@ -53,6 +53,7 @@ export function parseBuildArgs(argv: readonly string[], env: NodeJS.ProcessEnv):
         'stemcell-format': { type: 'string' },
         'compression-level': { type: 'string' },
         mtime: { type: 'string' },
+        'heartbeat-interval': { type: 'string' },
       },
     });
   } catch (cause) {
@@ -81,5 +82,6 @@ export function parseBuildArgs(argv: readonly string[], env: NodeJS.ProcessEnv):
     stemcellFormat: v['stemcell-format'] ?? LOCAL_STEMCELL_FORMAT,
     compressionLevel: integerIn(v['compression-level'] ?? '1', 'compression-level', 0, 9),
     mtime: new Date(integerIn(mtimeText, 'mtime', 0, 2 ** 33) * 1000),
+    heartbeatSeconds: integerIn(v['heartbeat-interval'] ?? '30', 'heartbeat-interval', 1, 3600),
   };
 }

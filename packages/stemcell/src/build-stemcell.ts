@@ -27,6 +27,8 @@ export interface BuildOptions extends StemcellIdentity {
   readonly root: RootSource;
   /** The agent's entry point (packages/agent/src/main.ts), bundled into the root. */
   readonly agentEntry: string;
+  /** The agent's heartbeat interval in the VM (`--heartbeat-interval`; BOSH's agents: 30 s). */
+  readonly heartbeatSeconds?: number;
   readonly stemcellFormat: string;
   readonly compressionLevel: number;
   /** Every mtime in every archive, so the same inputs give the same bytes. */
@@ -51,7 +53,7 @@ export interface BuildResult {
 
 async function rootEntries(options: BuildOptions, workDir: string): Promise<RootEntry[]> {
   const agent = await bundleAgent(options.agentEntry, workDir);
-  const refit = refitLayer({ bundleFile: agent.file, size: agent.size });
+  const refit = refitLayer({ bundleFile: agent.file, size: agent.size }, options.heartbeatSeconds);
   if (options.root.kind === 'minimal') {
     const base = await minimalBase(options.root);
     return mergeLayers(base, refit, versionLayer(options, { osRelease: true }));

@@ -32,6 +32,10 @@ describe('refit-stemcell command line', () => {
       /--name is required/,
     );
     assert.equal(stemcell('frobnicate').status, 2);
+    assert.match(
+      stemcell(...base, '--base', 'minimal', '--heartbeat-interval', '0').stderr,
+      /--heartbeat-interval must be an integer in 1\.\.3600/,
+    );
   });
 
   it('builds from --root and prints the digests it also writes to digests.json', async () => {

@@ -12,7 +12,7 @@ export const VCAP_GID = 1000;
  * What every refit root gets on top of its OS: the agent (one bundled module and a command that
  * runs it on the root's node), the init, and BOSH's /var/vcap layout.
  */
-export function refitLayer(agent: { bundleFile: string; size: number }): RootEntry[] {
+export function refitLayer(agent: { bundleFile: string; size: number }, heartbeatSeconds = 30): RootEntry[] {
   const vcapGroup = { gid: VCAP_GID };
   return [
     directory('var/vcap'),
@@ -44,7 +44,7 @@ export function refitLayer(agent: { bundleFile: string; size: number }): RootEnt
     textFile(AGENT_COMMAND_PATH, `#!/bin/sh\nexec /${NODE_PATH} /${AGENT_BUNDLE_PATH} "$@"\n`, {
       mode: 0o755,
     }),
-    textFile(INIT_PATH, initScript(), { mode: 0o755 }),
+    textFile(INIT_PATH, initScript(heartbeatSeconds), { mode: 0o755 }),
     symlink('var/vcap/bosh/bin/refit-init', `../../../../${INIT_PATH}`),
   ];
 }
