@@ -71,8 +71,10 @@ describe(
           scan_and_fix: { auto_fix_stateful_nodes: true },
         },
       });
-      const v1 = await buildStemcell(lab.work, '1', { name: 'refit-hm-reload-e2e' });
-      const v2 = await buildStemcell(lab.work, '2', { name: 'refit-hm-reload-e2e' });
+      // Heartbeats every 5 s (BOSH's agents: 30 s) so a lost agent times out in seconds.
+      const fast = { name: 'refit-hm-reload-e2e', extra: ['--heartbeat-interval', '5'] };
+      const v1 = await buildStemcell(lab.work, '1', fast);
+      const v2 = await buildStemcell(lab.work, '2', fast);
       await lab.upload('/stemcells', v1.stemcell);
       const release = await buildRelease({
         name: 'app',
@@ -109,10 +111,10 @@ describe(
       }
 
       const config = join(need().work, 'hm.yml');
-      // Agents heartbeat every 30 s: the timeout must be longer than that.
+      // Agents heartbeat every 5 s: the timeout is three beats.
       await writeFile(
         config,
-        'intervals: {poll_director: 1, analyze_agents: 2, poll_grace_period: 1, agent_timeout: 40}\n' +
+        'intervals: {poll_director: 1, analyze_agents: 2, poll_grace_period: 1, agent_timeout: 15}\n' +
           'resurrector: {auto_fix_stateful_nodes: true}\n',
       );
       hm = HmProcess.spawn([

@@ -1,5 +1,5 @@
 // The resurrector end to end: refit-director on its defaults (embedded nats-server,
-// refit-cpi-local VMs with the real agent heartbeating every 30 s), refit-hm started from the
+// refit-cpi-local VMs with the real agent, heartbeating every 5 s in this suite's stemcell), refit-hm started from the
 // director's state dir with the resurrector on. A VM lost at the IaaS (its supervisor SIGKILLed,
 // then gone from the CPI) times out, the monitor alerts and asks scan_and_fix, and the director
 // brings the instance back on a new VM. Then, once that scan_and_fix task has ended and released
@@ -100,7 +100,8 @@ describe('refit-hm resurrects a lost VM', { timeout: 1_800_000, skip: skipUnless
 
   before(async () => {
     work = await mkdtemp(join(tmpdir(), 'refit-hm-vms-'));
-    await buildStemcell(work, '1', { name: 'refit-hm-e2e' });
+    // Heartbeats every 5 s (BOSH's agents: 30 s) so a lost agent times out in seconds.
+    await buildStemcell(work, '1', { name: 'refit-hm-e2e', extra: ['--heartbeat-interval', '5'] });
     director = await startDirector({ stateDir: join(work, 'director'), readyTimeoutMs: 60_000 });
     const release = join(work, 'app-1.tgz');
     const built = await buildRelease({
@@ -129,11 +130,11 @@ describe('refit-hm resurrects a lost VM', { timeout: 1_800_000, skip: skipUnless
 
   it('alerts the silent agent, asks scan_and_fix, and the instance comes back on a new VM', async () => {
     const config = join(work, 'hm.yml');
-    // Agents heartbeat every 30 s: the timeout must be longer than that. An unhealthy mark
+    // Agents heartbeat every 5 s: the timeout is three beats. An unhealthy mark
     // counts for an hour, so the meltdown case below never depends on how long this one took.
     await writeFile(
       config,
-      'intervals: {poll_director: 1, analyze_agents: 2, poll_grace_period: 1, agent_timeout: 40}\n' +
+      'intervals: {poll_director: 1, analyze_agents: 2, poll_grace_period: 1, agent_timeout: 15}\n' +
         'resurrector: {minimum_down_jobs: 2, percent_threshold: 0.4, time_threshold: 3600}\n',
     );
     hm = HmProcess.spawn([
