@@ -45,18 +45,35 @@ export interface DirectorProcess {
   ): Promise<{ code: number | null; signal: NodeJS.Signals | null }>;
 }
 
-/** Spawns the director and waits for its ready line (rejects with its stderr if it exits first). */
-export async function startDirector(options: {
+/** A director process once it printed its ready line: its CA and admin credentials. */
+export interface SpawnedDirector {
+  readonly port: number;
+  readonly child: ChildProcess;
+  readonly ca: string;
+  readonly auth: { readonly client: string; readonly secret: string };
+  readonly exited: Promise<{ code: number | null; signal: NodeJS.Signals | null }>;
+  readonly stdout: () => string;
+  readonly stderr: () => string;
+}
+
+/**
+ * Spawns `command args… --state-dir DIR --port P [--config FILE]` (the bin wrapper, or Node with
+ * main.ts) and waits for `director ready: https://127.0.0.1:P`; rejects with its stderr if it
+ * exits first or is not ready in time (then it is killed).
+ */
+export async function spawnDirector(options: {
+  readonly command: string;
+  readonly args?: readonly string[];
   readonly stateDir: string;
   readonly configFile?: string;
   readonly port?: number;
   readonly env?: Readonly<Record<string, string>>;
   readonly readyTimeoutMs?: number;
-}): Promise<DirectorProcess> {
+}): Promise<SpawnedDirector> {
   const port = options.port ?? (await freePort());
-  const args = ['--state-dir', options.stateDir, '--port', String(port)];
+  const args = [...(options.args ?? []), '--state-dir', options.stateDir, '--port', String(port)];
   if (options.configFile !== undefined) args.push('--config', options.configFile);
-  const child = spawn(DIRECTOR_BIN, args, {
+  const child = spawn(options.command, args, {
     env: { ...process.env, REFIT_DIRECTOR_TEST_TASKS: '1', ...options.env },
     stdio: ['ignore', 'pipe', 'pipe'],
   });
@@ -68,11 +85,12 @@ export async function startDirector(options: {
     child.once('exit', (code, signal) => ok({ code, signal })),
   );
   const readyLine = `director ready: https://127.0.0.1:${port}\n`;
+  const readyTimeoutMs = options.readyTimeoutMs ?? 30_000;
   await new Promise<void>((ok, fail) => {
     const timer = setTimeout(() => {
       child.kill('SIGKILL');
-      fail(new Error(`director not ready after ${options.readyTimeoutMs ?? 30_000} ms\n${err}`));
-    }, options.readyTimeoutMs ?? 30_000);
+      fail(new Error(`director not ready after ${readyTimeoutMs} ms\n${err}`));
+    }, readyTimeoutMs);
     const check = () => {
       if (out.includes(readyLine)) {
         clearTimeout(timer);
@@ -90,7 +108,27 @@ export async function startDirector(options: {
     client: string;
     client_secret: string;
   };
-  const auth = { client: credentials.client, secret: credentials.client_secret };
+  return {
+    port,
+    child,
+    ca,
+    auth: { client: credentials.client, secret: credentials.client_secret },
+    exited,
+    stdout: () => out,
+    stderr: () => err,
+  };
+}
+
+/** Spawns the director (its bin wrapper) and waits for its ready line. */
+export async function startDirector(options: {
+  readonly stateDir: string;
+  readonly configFile?: string;
+  readonly port?: number;
+  readonly env?: Readonly<Record<string, string>>;
+  readonly readyTimeoutMs?: number;
+}): Promise<DirectorProcess> {
+  const spawned = await spawnDirector({ command: DIRECTOR_BIN, ...options });
+  const { port, ca, auth, child, exited } = spawned;
   return {
     port,
     stateDir: options.stateDir,
@@ -98,8 +136,8 @@ export async function startDirector(options: {
     auth,
     child,
     exited,
-    stdout: () => out,
-    stderr: () => err,
+    stdout: spawned.stdout,
+    stderr: spawned.stderr,
     request: (r) =>
       httpsRequest({
         port,

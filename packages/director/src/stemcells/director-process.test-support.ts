@@ -1,10 +1,9 @@
 // Spawns the real refit-director for the stemcell/rootfs end-to-end tests and the upload bench,
 // and talks to it over HTTPS with its CA and admin credentials.
-import { spawn, type ChildProcess } from 'node:child_process';
-import { mkdtemp, readdir, readFile, rm, writeFile } from 'node:fs/promises';
+import type { ChildProcess } from 'node:child_process';
+import { mkdtemp, readdir, rm, writeFile } from 'node:fs/promises';
 import { request as httpsRequest, type RequestOptions } from 'node:https';
 import type { IncomingHttpHeaders } from 'node:http';
-import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { Readable } from 'node:stream';
@@ -12,11 +11,14 @@ import { fileURLToPath } from 'node:url';
 import { createTestCpi, type TestCpi } from '@refit/testkit/cpi/test-cpi-fixture.ts';
 import type { TestCpiConfig } from '@refit/testkit/cpi/test-cpi-config.ts';
 import { stringify } from 'yaml';
+import { freePort, spawnDirector } from '../api/director-process.test-support.ts';
 import type { Db, Dialect } from '../db/db.ts';
 import { openDb } from '../db/open-db.ts';
 import { createPostgresDatabase } from '../db/test-databases.ts';
 
 const mainTs = fileURLToPath(new URL('../main.ts', import.meta.url));
+
+export { freePort };
 
 export interface Reply {
   readonly status: number;
@@ -55,15 +57,6 @@ export interface RunningDirector {
   stop(): Promise<void>;
 }
 
-export async function freePort(): Promise<number> {
-  const server = createServer();
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-  const address = server.address();
-  await new Promise((resolve) => server.close(resolve));
-  if (address === null || typeof address === 'string') throw new Error('no port');
-  return address.port;
-}
-
 /** Starts `refit-director --state-dir DIR --port P [--config FILE]` and waits for its ready line. */
 export async function startDirector(options: {
   readonly stateDir: string;
@@ -73,50 +66,17 @@ export async function startDirector(options: {
   /** Extra Node flags for the director process (e.g. `--max-semi-space-size=1`). */
   readonly nodeFlags?: readonly string[];
 }): Promise<RunningDirector> {
-  const port = options.port ?? (await freePort());
-  const args = [mainTs, '--state-dir', options.stateDir, '--port', String(port)];
-  if (options.configFile !== undefined) args.push('--config', options.configFile);
-  const child = spawn(
-    process.execPath,
-    ['--disable-warning=ExperimentalWarning', ...(options.nodeFlags ?? []), ...args],
-    {
-      stdio: ['ignore', 'pipe', 'pipe'],
-    },
-  );
-  let stderr = '';
-  child.stderr.on('data', (chunk: Buffer) => {
-    stderr += chunk.toString();
+  const spawned = await spawnDirector({
+    command: process.execPath,
+    args: ['--disable-warning=ExperimentalWarning', ...(options.nodeFlags ?? []), mainTs],
+    stateDir: options.stateDir,
+    ...(options.configFile === undefined ? {} : { configFile: options.configFile }),
+    ...(options.port === undefined ? {} : { port: options.port }),
+    ...(options.readyTimeoutMs === undefined ? {} : { readyTimeoutMs: options.readyTimeoutMs }),
   });
-  await new Promise<void>((resolve, reject) => {
-    let stdout = '';
-    const timer = setTimeout(() => {
-      child.kill('SIGKILL');
-      reject(
-        new Error(`director not ready after ${options.readyTimeoutMs ?? 30_000} ms; stderr:\n${stderr}`),
-      );
-    }, options.readyTimeoutMs ?? 30_000);
-    child.stdout.on('data', (chunk: Buffer) => {
-      stdout += chunk.toString();
-      if (stdout.includes('director ready: https://127.0.0.1:')) {
-        clearTimeout(timer);
-        resolve();
-      }
-    });
-    child.once('exit', (code) => {
-      clearTimeout(timer);
-      reject(new Error(`director exited (${code}) before it was ready; stderr:\n${stderr}`));
-    });
-  });
-  const ca = await readFile(join(options.stateDir, 'ca.pem'), 'utf8');
-  const credentials = JSON.parse(await readFile(join(options.stateDir, 'credentials.json'), 'utf8')) as {
-    client: string;
-    client_secret: string;
-  };
-  const authorization = `Basic ${Buffer.from(`${credentials.client}:${credentials.client_secret}`).toString('base64')}`;
-  const exited = new Promise<void>((resolve) => {
-    if (child.exitCode !== null || child.signalCode !== null) resolve();
-    else child.once('exit', () => resolve());
-  });
+  const { port, ca, child } = spawned;
+  const authorization = `Basic ${Buffer.from(`${spawned.auth.client}:${spawned.auth.secret}`).toString('base64')}`;
+  const exited = spawned.exited.then(() => undefined);
 
   const request: RunningDirector['request'] = (method, path, opts = {}) =>
     new Promise((resolve, reject) => {
@@ -160,7 +120,7 @@ export async function startDirector(options: {
     pid: child.pid ?? 0,
     stateDir: options.stateDir,
     child,
-    stderr: () => stderr,
+    stderr: spawned.stderr,
     request,
     taskOf(reply) {
       const location = reply.headers.location ?? '';
