@@ -6,6 +6,7 @@
 // the rollout; a fixed deploy converges; restart / stop --hard / start / recreate; bad input
 // refused before any VM is touched; delete-deployment leaves nothing behind.
 import assert from 'node:assert/strict';
+import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { stringify } from 'yaml';
@@ -157,6 +158,15 @@ describe('deploy with real refit-cpi-local VMs', { skip: skipUnlessRoot }, () =>
   const hostDisks = () => need().hostDisks();
   const diskData = () => need().diskData();
   const stages = stagesOf;
+  /** The per-agent users in the embedded nats-server's config, sorted. */
+  const agentNatsUsers = async () =>
+    [
+      ...(await readFile(join(director.stateDir, 'nats', 'nats-server.conf'), 'utf8')).matchAll(
+        /user: "(agent-[^"]+)"/g,
+      ),
+    ]
+      .map((m) => m[1])
+      .sort();
 
   before(async () => {
     lab = await VmLab.start('deploy-e2e');
@@ -196,6 +206,21 @@ describe('deploy with real refit-cpi-local VMs', { skip: skipUnlessRoot }, () =>
     assert.deepEqual(rows.map((r) => r.az).sort(), ['z1', 'z1', 'z2']);
     assert.ok(rows.every((r) => r.cid !== null && r.ips.length === 1 && r.ips[0]?.startsWith('127.0.5')));
     assert.equal((await hostVms()).length, 3, 'the compilation VM is gone');
+    // Each VM's agent has its own NATS user (env.bosh.mbus.urls), the compilation VM's is revoked,
+    // and the cpi log never shows a password.
+    const cpiLog = await director.output(task.id, 'cpi');
+    for (const r of rows) {
+      const settings = JSON.parse(
+        await readFile(
+          join(director.stateDir, 'cpi-local', 'state', 'vms', r.cid ?? '', 'config-drive', 'settings.json'),
+          'utf8',
+        ),
+      ) as { env: { bosh: { mbus: { urls: string[] } } } };
+      const mbus = new URL(settings.env.bosh.mbus.urls[0] ?? '');
+      assert.equal(mbus.username, `agent-${r.agent_id}`);
+      assert.ok(mbus.password.length >= 32 && !cpiLog.includes(mbus.password), 'password not in the cpi log');
+    }
+    assert.deepEqual(await agentNatsUsers(), rows.map((r) => `agent-${r.agent_id}`).sort());
     assert.equal((await diskData()).size, 3, 'every persistent disk holds the job data');
     const full = director.taskOf(await director.request('GET', '/deployments/dep/vms?format=full'));
     assert.equal((await director.waitTask(full, 60_000)).state, 'done');
@@ -360,6 +385,7 @@ describe('deploy with real refit-cpi-local VMs', { skip: skipUnlessRoot }, () =>
     assert.equal(task.state, 'done', await director.output(id, 'event'));
     assert.deepEqual(await hostVms(), []);
     assert.deepEqual(await hostDisks(), []);
+    assert.deepEqual(await agentNatsUsers(), [], 'every per-agent NATS user revoked');
     for (const r of rows) assert.deepEqual(await processesMentioning(`refit-deploy-web-${r.id}`), []);
     assert.deepEqual((await director.request('GET', '/deployments')).json(), []);
     assert.equal((await director.request('GET', '/deployments/dep')).status, 404);

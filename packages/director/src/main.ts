@@ -34,6 +34,8 @@ import { eventsFeature } from './events/events-feature.ts';
 import type { DirectorDeps, Feature } from './feature.ts';
 import { locksFeature } from './locks/locks-feature.ts';
 import { startNats } from './nats/start-nats.ts';
+import { AgentNatsUserStore, agentNatsUsersMigration } from './nats/agent-nats-users.ts';
+import { AgentCredentialsCloud } from './cpi-client/agent-credentials-cloud.ts';
 import { releasesFeature } from './releases/index.ts';
 import { rootfsFeature } from './rootfs/index.ts';
 import { stemcellsFeature } from './stemcells/index.ts';
@@ -75,7 +77,11 @@ async function start(config: DirectorConfig, log: DirectorLog): Promise<() => Pr
       autoFixStatefulNodes: config.scanAndFix.autoFixStatefulNodes,
     }),
   ]);
-  await runMigrations(db, [coreMigration, ...features.flatMap((feature) => feature.migrations)]);
+  await runMigrations(db, [
+    coreMigration,
+    agentNatsUsersMigration,
+    ...features.flatMap((feature) => feature.migrations),
+  ]);
   const uuid = await directorUuid(db);
 
   const tls = await loadOrCreateTlsMaterial(stateDir);
@@ -84,6 +90,7 @@ async function start(config: DirectorConfig, log: DirectorLog): Promise<() => Pr
     config.nats ?? { kind: 'embedded', port: null, executable: null },
     stateDir,
     log,
+    new AgentNatsUserStore(db),
   );
   const generated = config.cpi.generatedConfig;
   if (generated !== null) {
@@ -109,13 +116,18 @@ async function start(config: DirectorConfig, log: DirectorLog): Promise<() => Pr
   });
   const blobstore = new LocalDirBlobstore(config.blobstoreDir);
   await blobstore.start();
-  const cloud = new ExternalProcessCloud({
+  const processCloud = new ExternalProcessCloud({
     name: config.cpi.name,
     command: config.cpi.executable,
     args: config.cpi.args,
     timeoutMs: config.cpi.timeoutMs,
     directorUuid: uuid,
   });
+  // Every create_vm gets its agent's own NATS user (embedded NATS); an existing NATS: shared user.
+  const cloud =
+    nats.agentCredentials === null
+      ? processCloud
+      : new AgentCredentialsCloud(processCloud, nats.agentCredentials);
   const requests = new RequestContextStore();
   const runner = new TaskRunner({
     store: new TaskStore(db),

@@ -1,6 +1,6 @@
 import { spawn, type ChildProcess } from 'node:child_process';
 import { constants, existsSync } from 'node:fs';
-import { access, mkdir, open, readFile, rm, writeFile } from 'node:fs/promises';
+import { access, mkdir, open, readFile, rename, rm, writeFile } from 'node:fs/promises';
 import { createServer } from 'node:net';
 import { delimiter, join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
@@ -11,6 +11,7 @@ import {
   saveNatsCredentials,
   type NatsCredentialsFile,
 } from './nats-credentials.ts';
+import type { AgentNatsUser } from './agent-nats-users.ts';
 import { renderNatsServerConfig } from './nats-server-config.ts';
 
 export interface EmbeddedNatsOptions {
@@ -22,6 +23,8 @@ export interface EmbeddedNatsOptions {
   readonly port: number | null;
   readonly log: DirectorLog;
   readonly readyTimeoutMs?: number;
+  /** The per-agent users to configure, read at every (re)start and reload; none when absent. */
+  readonly agentUsers?: () => Promise<readonly AgentNatsUser[]>;
 }
 
 /** Where the server listens and who may connect: what the director hands to its clients. */
@@ -66,6 +69,8 @@ export class EmbeddedNatsServer {
   #restartTimer: NodeJS.Timeout | null = null;
   #restarts = 0;
   #restarting: Promise<void> | null = null;
+  /** Reloads run one after the other, each rendering the users as they are then. */
+  #reloads: Promise<void> = Promise.resolve();
 
   private constructor(
     options: EmbeddedNatsOptions,
@@ -128,20 +133,58 @@ export class EmbeddedNatsServer {
     return this.#restarts;
   }
 
-  async #startOnce(signal?: AbortSignal): Promise<void> {
+  /**
+   * Rewrites the config with the current per-agent users and has nats-server reload it (SIGHUP),
+   * then waits until `ready` (a user just added) can connect. A removed user's connections are
+   * closed by the reload.
+   */
+  reload(ready?: { user: string; password: string }, signal?: AbortSignal): Promise<void> {
+    const run = this.#reloads.then(async () => {
+      await this.#restarting;
+      const configPath = await this.#writeConfig();
+      const child = this.#child;
+      // Between restarts: the next start reads the config just written.
+      if (child === null) return;
+      child.kill('SIGHUP');
+      if (ready !== undefined) {
+        await waitReady(child, this.#port, ready, this.#options.readyTimeoutMs ?? 10_000, signal).catch(
+          (error: unknown) => {
+            throw new NatsServerError(
+              `nats-server did not accept the new user after reloading ${configPath}: ${(error as Error).message}`,
+              { cause: error },
+            );
+          },
+        );
+      }
+    });
+    this.#reloads = run.catch(() => undefined);
+    return run;
+  }
+
+  async #writeConfig(): Promise<string> {
     const { dir } = this.#options;
     const configPath = join(dir, 'nats-server.conf');
+    const agentUsers = (await this.#options.agentUsers?.()) ?? [];
+    const tmp = `${configPath}.tmp`;
     await writeFile(
-      configPath,
+      tmp,
       renderNatsServerConfig({
         port: this.#port,
         pidFile: join(dir, 'nats-server.pid'),
         director: this.endpoint.director,
         hm: this.endpoint.hm,
         agents: this.endpoint.agents,
+        agentUsers,
       }),
       { mode: 0o600 },
     );
+    await rename(tmp, configPath);
+    return configPath;
+  }
+
+  async #startOnce(signal?: AbortSignal): Promise<void> {
+    const { dir } = this.#options;
+    const configPath = await this.#writeConfig();
     const logPath = join(dir, 'nats-server.log');
     const logStart = await fileSize(logPath);
     const child = await this.#spawn(configPath, logPath);
