@@ -5,7 +5,9 @@ import tseslint from 'typescript-eslint';
 const ioModules = '^(node:|fs|path|child_process|net|http|https|tls|os|pg|nats|tar-stream|zlib)';
 
 export default tseslint.config(
-  { ignores: ['node_modules/**', '**/fixtures/**', 'bench/out/**', '.state/**', 'tmp/**', 'eslint.config.js'] },
+  {
+    ignores: ['node_modules/**', '**/fixtures/**', 'bench/out/**', '.state/**', 'tmp/**', 'eslint.config.js'],
+  },
   js.configs.recommended,
   ...tseslint.configs.recommendedTypeChecked,
   {
