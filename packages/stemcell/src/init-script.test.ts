@@ -100,7 +100,10 @@ exec /sbin/refit-init`;
           starts.length,
           'each start is a new process',
         );
-        assert.match(starts[0] ?? '', / --settings \/var\/vcap\/bosh\/settings\.json$/);
+        assert.match(
+          starts[0] ?? '',
+          / --settings \/var\/vcap\/bosh\/settings\.json --heartbeat-interval 30$/,
+        );
         const mounts = await readFile(join(work, 'upper/var/vcap/data/mounts'), 'utf8');
         assert.match(mounts, /^proc \/proc proc /m);
         assert.match(mounts, /^tmpfs \/tmp tmpfs /m);
