@@ -2,9 +2,16 @@ import type { AgentCredentialIssuer } from '../cpi-client/agent-credentials-clou
 import { mbusUrl } from '../agent-client/cpi-local-agent-config.ts';
 import type { AgentNatsUser, AgentNatsUserStore } from './agent-nats-users.ts';
 
-/** What the issuer needs of the bus: a reload that resolves once `ready` can connect. */
+/**
+ * What the issuer needs of the bus: a reload that resolves once `ready` can connect and every
+ * `gone` user is refused.
+ */
 export interface ReloadableNats {
-  reload(ready?: { user: string; password: string }, signal?: AbortSignal): Promise<void>;
+  reload(
+    ready?: { user: string; password: string },
+    signal?: AbortSignal,
+    gone?: readonly { user: string; password: string }[],
+  ): Promise<void>;
 }
 
 /**
@@ -40,10 +47,22 @@ export class AgentNatsCredentials implements AgentCredentialIssuer {
   }
 
   async revokeAgent(agentId: string): Promise<void> {
-    if (await this.#store.removeAgent(agentId)) await this.#nats.reload();
+    await this.#revoke(() => this.#store.removeAgent(agentId));
   }
 
   async revokeVm(vmCid: string): Promise<void> {
-    if (await this.#store.removeVm(vmCid)) await this.#nats.reload();
+    await this.#revoke(() => this.#store.removeVm(vmCid));
+  }
+
+  /** Removes users, reloads, and returns once the removed ones are refused by the server. */
+  async #revoke(remove: () => Promise<boolean>): Promise<void> {
+    const before = await this.#store.all();
+    if (!(await remove())) return;
+    const left = new Set((await this.#store.all()).map((u) => u.user));
+    await this.#nats.reload(
+      undefined,
+      undefined,
+      before.filter((u) => !left.has(u.user)),
+    );
   }
 }

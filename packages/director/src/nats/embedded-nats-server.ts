@@ -135,10 +135,15 @@ export class EmbeddedNatsServer {
 
   /**
    * Rewrites the config with the current per-agent users and has nats-server reload it (SIGHUP),
-   * then waits until `ready` (a user just added) can connect. A removed user's connections are
-   * closed by the reload.
+   * then waits until `ready` (a user just added) can connect and every `gone` user (just removed)
+   * is refused: nats-server applies a reload asynchronously, so a revocation is only done once it
+   * is seen. A removed user's connections are closed by the reload.
    */
-  reload(ready?: { user: string; password: string }, signal?: AbortSignal): Promise<void> {
+  reload(
+    ready?: { user: string; password: string },
+    signal?: AbortSignal,
+    gone: readonly { user: string; password: string }[] = [],
+  ): Promise<void> {
     const run = this.#reloads.then(async () => {
       await this.#restarting;
       const configPath = await this.#writeConfig();
@@ -151,6 +156,16 @@ export class EmbeddedNatsServer {
           (error: unknown) => {
             throw new NatsServerError(
               `nats-server did not accept the new user after reloading ${configPath}: ${(error as Error).message}`,
+              { cause: error },
+            );
+          },
+        );
+      }
+      for (const user of gone) {
+        await waitRefused(this.#port, user, this.#options.readyTimeoutMs ?? 10_000, signal).catch(
+          (error: unknown) => {
+            throw new NatsServerError(
+              `nats-server still accepts ${user.user} after reloading ${configPath}: ${(error as Error).message}`,
               { cause: error },
             );
           },
@@ -303,6 +318,34 @@ async function waitReady(
       if (Date.now() > deadline)
         throw new NatsServerError(`not ready after ${timeoutMs} ms`, { cause: error });
     }
+    await sleep(50);
+  }
+}
+
+/** Resolves once `user` can no longer connect (an authorization error), polling every 50 ms. */
+async function waitRefused(
+  port: number,
+  user: { user: string; password: string },
+  timeoutMs: number,
+  signal?: AbortSignal,
+): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  for (;;) {
+    signal?.throwIfAborted();
+    try {
+      const nc = await connect({
+        servers: `127.0.0.1:${port}`,
+        user: user.user,
+        pass: user.password,
+        timeout: 1000,
+        reconnect: false,
+        name: 'refit-director revocation probe',
+      });
+      await nc.close();
+    } catch (error) {
+      if (/authori[sz]ation/i.test(String((error as Error).message))) return;
+    }
+    if (Date.now() > deadline) throw new NatsServerError(`still accepted after ${timeoutMs} ms`);
     await sleep(50);
   }
 }
