@@ -22,30 +22,14 @@ import {
   oneAzCloudConfig,
   sha256,
   skipUnlessRoot,
+  webManifest,
 } from './support/vm-lab.ts';
 import { callCpi } from './vm-harness/cpi-process.ts';
 import { hostPidsWith, vmInitPid } from './vm-harness/vm-processes.ts';
 
 const cloudConfig = oneAzCloudConfig(72);
 
-const manifest = stringify({
-  name: 'dep',
-  releases: [{ name: 'app', version: '1' }],
-  stemcells: [{ alias: 'default', os: 'refit-minimal', version: '1' }],
-  update: { canaries: 1, max_in_flight: 2, canary_watch_time: '1000-30000', update_watch_time: '1000-30000' },
-  instance_groups: [
-    {
-      name: 'web',
-      azs: ['z1'],
-      instances: 2,
-      jobs: [{ name: 'web', release: 'app', properties: {} }],
-      vm_type: 'default',
-      stemcell: 'default',
-      persistent_disk: 64,
-      networks: [{ name: 'default' }],
-    },
-  ],
-});
+const manifest = webManifest({ name: 'dep', stemcell: '1', releaseVersion: '1', watch: '1000-30000' });
 
 async function waitFor<T>(what: string, timeoutMs: number, probe: () => Promise<T | undefined>): Promise<T> {
   const deadline = Date.now() + timeoutMs;
@@ -62,13 +46,10 @@ describe('cck with real refit-cpi-local VMs', { timeout: 900_000, skip: skipUnle
   let director: DirectorProcess | undefined;
   const cpiState = () => join(work, 'director/cpi-local/state');
   const cpi = () => cpiOf(join(work, 'director'));
-  const cli = refitCli(() => ({
-    port: director!.port,
-    ca: director!.ca,
-    client: director!.auth.client,
-    secret: director!.auth.secret,
-    homes: work,
-  }));
+  const cli = refitCli(
+    () => director!,
+    () => work,
+  );
   const refit = cli.run;
   const ok = cli.ok;
   /** `vms -d dep` piped: instance → VM CID. */

@@ -44,13 +44,10 @@ describe(
     let work = '';
     let director: DirectorProcess | undefined;
 
-    const cli = refitCli(() => ({
-      port: director!.port,
-      ca: director!.ca,
-      client: director!.auth.client,
-      secret: director!.auth.secret,
-      homes: work,
-    }));
+    const cli = refitCli(
+      () => director!,
+      () => work,
+    );
     const refit = cli.run;
     const ok = cli.ok;
     /** `vms -d dep` piped: instance → VM CID. */

@@ -10,7 +10,6 @@ import assert from 'node:assert/strict';
 import { readFile, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
-import { stringify } from 'yaml';
 import type { HmAlert } from '@refit/protocol';
 import { buildRelease } from '@refit/testkit/release/build-release.ts';
 import { HmProcess } from '../../packages/hm/src/testing/hm-process.ts';
@@ -22,32 +21,10 @@ import {
   sha256,
   skipUnlessRoot,
   VmLab,
+  webManifest,
 } from './support/vm-lab.ts';
 
-const manifest = (stemcell: string) =>
-  stringify({
-    name: 'hmrdep',
-    releases: [{ name: 'app', version: 'latest' }],
-    stemcells: [{ alias: 'default', os: 'refit-minimal', version: stemcell }],
-    update: {
-      canaries: 1,
-      max_in_flight: 2,
-      canary_watch_time: '1000-30000',
-      update_watch_time: '1000-30000',
-    },
-    instance_groups: [
-      {
-        name: 'web',
-        azs: ['z1'],
-        instances: 2,
-        jobs: [{ name: 'web', release: 'app', properties: {} }],
-        vm_type: 'default',
-        stemcell: 'default',
-        persistent_disk: 64,
-        networks: [{ name: 'default' }],
-      },
-    ],
-  });
+const manifest = (stemcell: string) => webManifest({ name: 'hmrdep', stemcell, watch: '1000-30000' });
 
 describe(
   'refit-hm resurrects a lost VM after a reload: on the stemcell it runs now',

@@ -53,13 +53,10 @@ describe('refit-hm resurrects a lost VM', { timeout: 1_800_000, skip: skipUnless
   let hm: HmProcess | undefined;
   let resurrected = '';
   const stateDir = () => join(work, 'director');
-  const cli = refitCli(() => ({
-    port: director!.port,
-    ca: director!.ca,
-    client: director!.auth.client,
-    secret: director!.auth.secret,
-    homes: work,
-  }));
+  const cli = refitCli(
+    () => director!,
+    () => work,
+  );
   const refit = async (argv: readonly string[]) => (await cli.ok(argv)).stdout;
   const vmCids = async () =>
     new Map(rowsOf(await refit(['-d', 'hmdep', 'vms'])).map((r) => [r[0] ?? '', r[4] ?? '']));

@@ -7,7 +7,6 @@ import assert from 'node:assert/strict';
 import { readdir, readFile, stat, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
-import { stringify } from 'yaml';
 import { buildRelease } from '@refit/testkit/release/build-release.ts';
 import {
   buildStemcell,
@@ -17,35 +16,12 @@ import {
   skipUnlessRoot,
   startedTasks,
   VmLab,
+  webManifest,
   type BuiltStemcell,
 } from './support/vm-lab.ts';
 
-function manifest(stemcell: string, update: Record<string, unknown> = {}) {
-  return stringify({
-    name: 'fdep',
-    releases: [{ name: 'app', version: 'latest' }],
-    stemcells: [{ alias: 'default', os: 'refit-minimal', version: stemcell }],
-    update: {
-      canaries: 1,
-      max_in_flight: 2,
-      canary_watch_time: '1000-10000',
-      update_watch_time: '1000-10000',
-      ...update,
-    },
-    instance_groups: [
-      {
-        name: 'web',
-        azs: ['z1'],
-        instances: 2,
-        jobs: [{ name: 'web', release: 'app', properties: {} }],
-        vm_type: 'default',
-        stemcell: 'default',
-        persistent_disk: 64,
-        networks: [{ name: 'default' }],
-      },
-    ],
-  });
-}
+const manifest = (stemcell: string, update: Record<string, unknown> = {}) =>
+  webManifest({ name: 'fdep', stemcell, update });
 
 describe('deploy --strategy reload failures with real refit-cpi-local VMs', { skip: skipUnlessRoot }, () => {
   let lab: VmLab | undefined;

@@ -11,7 +11,6 @@
 import assert from 'node:assert/strict';
 import { readFile } from 'node:fs/promises';
 import { after, before, describe, it } from 'node:test';
-import { stringify } from 'yaml';
 import { buildRelease } from '@refit/testkit/release/build-release.ts';
 import {
   buildStemcell,
@@ -21,37 +20,14 @@ import {
   skipUnlessRoot,
   startedTasks,
   VmLab,
+  webManifest,
   type BuiltStemcell,
 } from './support/vm-lab.ts';
 
 const yaml = { 'content-type': 'text/yaml' };
 
-function manifest(stemcell: string, update: Record<string, unknown> = {}) {
-  return stringify({
-    name: 'rdep',
-    releases: [{ name: 'app', version: 'latest' }],
-    stemcells: [{ alias: 'default', os: 'refit-minimal', version: stemcell }],
-    update: {
-      canaries: 1,
-      max_in_flight: 2,
-      canary_watch_time: '1000-10000',
-      update_watch_time: '1000-10000',
-      ...update,
-    },
-    instance_groups: [
-      {
-        name: 'web',
-        azs: ['z1'],
-        instances: 3,
-        jobs: [{ name: 'web', release: 'app', properties: {} }],
-        vm_type: 'default',
-        stemcell: 'default',
-        persistent_disk: 64,
-        networks: [{ name: 'default' }],
-      },
-    ],
-  });
-}
+const manifest = (stemcell: string, update: Record<string, unknown> = {}) =>
+  webManifest({ name: 'rdep', stemcell, instances: 3, update });
 
 describe('deploy --strategy reload with real refit-cpi-local VMs', { skip: skipUnlessRoot }, () => {
   let lab: VmLab | undefined;

@@ -10,28 +10,17 @@ import assert from 'node:assert/strict';
 import { mkdir, readFile, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
-import { stringify } from 'yaml';
 import { buildRelease } from '@refit/testkit/release/build-release.ts';
-import { buildStemcell, loopJob, oneAzCloudConfig, skipUnlessRoot, VmLab } from './support/vm-lab.ts';
+import {
+  buildStemcell,
+  loopJob,
+  oneAzCloudConfig,
+  skipUnlessRoot,
+  VmLab,
+  webManifest,
+} from './support/vm-lab.ts';
 
-const manifest = stringify({
-  name: 'rrec',
-  releases: [{ name: 'app', version: 'latest' }],
-  stemcells: [{ alias: 'default', os: 'refit-minimal', version: '1.1' }],
-  update: { canaries: 1, max_in_flight: 2, canary_watch_time: '500-10000', update_watch_time: '500-10000' },
-  instance_groups: [
-    {
-      name: 'web',
-      azs: ['z1'],
-      instances: 2,
-      jobs: [{ name: 'web', release: 'app', properties: {} }],
-      vm_type: 'default',
-      stemcell: 'default',
-      persistent_disk: 64,
-      networks: [{ name: 'default' }],
-    },
-  ],
-});
+const manifest = webManifest({ name: 'rrec', stemcell: '1.1', watch: '500-10000' });
 
 interface HostView {
   readonly boots: number;

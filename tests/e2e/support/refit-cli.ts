@@ -18,10 +18,7 @@ export interface CliRun {
 export interface CliTarget {
   readonly port: number;
   readonly ca: string;
-  readonly client: string;
-  readonly secret: string;
-  /** Where each run gets its own HOME (the test's work directory). */
-  readonly homes: string;
+  readonly auth: { readonly client: string; readonly secret: string };
 }
 
 export interface RefitCli {
@@ -31,18 +28,21 @@ export interface RefitCli {
   readonly ok: (argv: readonly string[]) => Promise<CliRun>;
 }
 
-/** A CLI bound to `target()` (read at each run, so a restarted director is followed). */
-export function refitCli(target: () => CliTarget, timeoutMs = 300_000): RefitCli {
+/**
+ * A CLI bound to the director `target()` (read at each run, so a restarted director is followed);
+ * each run gets its own HOME under `homes()` (the test's work directory).
+ */
+export function refitCli(target: () => CliTarget, homes: () => string, timeoutMs = 300_000): RefitCli {
   const run = async (argv: readonly string[]): Promise<CliRun> => {
-    const { port, ca, client, secret, homes } = target();
-    const home = await mkdtemp(join(homes, 'home-'));
+    const { port, ca, auth } = target();
+    const home = await mkdtemp(join(homes(), 'home-'));
     const env: Record<string, string> = {
       PATH: process.env['PATH'] ?? '/usr/bin:/bin',
       HOME: home,
       BOSH_ENVIRONMENT: `https://127.0.0.1:${port}`,
       BOSH_CA_CERT: ca,
-      BOSH_CLIENT: client,
-      BOSH_CLIENT_SECRET: secret,
+      BOSH_CLIENT: auth.client,
+      BOSH_CLIENT_SECRET: auth.secret,
     };
     return new Promise<CliRun>((resolve) => {
       const child = execFile(refitBin, argv, { env, timeout: timeoutMs }, (error, stdout, stderr) =>

@@ -25,13 +25,8 @@ export async function startTestCpiDirector(work: string, cliTimeoutMs = 90_000):
   );
   const director = await startDirector({ stateDir: join(work, 'director'), configFile: directorConfig });
   const cli = refitCli(
-    () => ({
-      port: director.port,
-      ca: director.ca,
-      client: director.auth.client,
-      secret: director.auth.secret,
-      homes: work,
-    }),
+    () => director,
+    () => work,
     cliTimeoutMs,
   );
   return { director, cli };

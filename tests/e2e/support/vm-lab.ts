@@ -340,3 +340,43 @@ export function oneAzCloudConfig(octet: number) {
     compilation: { workers: 1, az: 'z1', vm_type: 'default', network: 'default' },
   };
 }
+
+/**
+ * A deployment of one instance group `web` (job `web` of release `app`) in `z1` of
+ * `oneAzCloudConfig`, each instance with a 64 MB persistent disk; canaries 1, max_in_flight 2.
+ */
+export function webManifest(options: {
+  readonly name: string;
+  readonly stemcell: string;
+  readonly instances?: number;
+  /** `canary_watch_time` and `update_watch_time`. */
+  readonly watch?: string;
+  readonly releaseVersion?: string;
+  readonly update?: Record<string, unknown>;
+}): string {
+  const watch = options.watch ?? '1000-10000';
+  return stringify({
+    name: options.name,
+    releases: [{ name: 'app', version: options.releaseVersion ?? 'latest' }],
+    stemcells: [{ alias: 'default', os: 'refit-minimal', version: options.stemcell }],
+    update: {
+      canaries: 1,
+      max_in_flight: 2,
+      canary_watch_time: watch,
+      update_watch_time: watch,
+      ...options.update,
+    },
+    instance_groups: [
+      {
+        name: 'web',
+        azs: ['z1'],
+        instances: options.instances ?? 2,
+        jobs: [{ name: 'web', release: 'app', properties: {} }],
+        vm_type: 'default',
+        stemcell: 'default',
+        persistent_disk: 64,
+        networks: [{ name: 'default' }],
+      },
+    ],
+  });
+}

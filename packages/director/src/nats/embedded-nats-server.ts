@@ -290,10 +290,29 @@ async function fileSize(path: string): Promise<number> {
   }
 }
 
+/** Tries `user` once: null when it connected, else the error. */
+async function tryConnect(port: number, user: { user: string; password: string }): Promise<Error | null> {
+  try {
+    const nc = await connect({
+      servers: `127.0.0.1:${port}`,
+      user: user.user,
+      pass: user.password,
+      timeout: 1000,
+      reconnect: false,
+      name: 'refit-director probe',
+    });
+    await nc.close();
+    return null;
+  } catch (error) {
+    return error as Error;
+  }
+}
+
+/** Resolves once `user` can connect, polling every 50 ms; fails if the server exits. */
 async function waitReady(
   child: ChildProcess,
   port: number,
-  director: { user: string; password: string },
+  user: { user: string; password: string },
   timeoutMs: number,
   signal?: AbortSignal,
 ): Promise<void> {
@@ -303,21 +322,9 @@ async function waitReady(
     if (child.exitCode !== null || child.signalCode !== null) {
       throw new NatsServerError(`exited (${child.exitCode ?? child.signalCode})`);
     }
-    try {
-      const nc = await connect({
-        servers: `127.0.0.1:${port}`,
-        user: director.user,
-        pass: director.password,
-        timeout: 1000,
-        reconnect: false,
-        name: 'refit-director readiness probe',
-      });
-      await nc.close();
-      return;
-    } catch (error) {
-      if (Date.now() > deadline)
-        throw new NatsServerError(`not ready after ${timeoutMs} ms`, { cause: error });
-    }
+    const error = await tryConnect(port, user);
+    if (error === null) return;
+    if (Date.now() > deadline) throw new NatsServerError(`not ready after ${timeoutMs} ms`, { cause: error });
     await sleep(50);
   }
 }
@@ -332,19 +339,8 @@ async function waitRefused(
   const deadline = Date.now() + timeoutMs;
   for (;;) {
     signal?.throwIfAborted();
-    try {
-      const nc = await connect({
-        servers: `127.0.0.1:${port}`,
-        user: user.user,
-        pass: user.password,
-        timeout: 1000,
-        reconnect: false,
-        name: 'refit-director revocation probe',
-      });
-      await nc.close();
-    } catch (error) {
-      if (/authori[sz]ation/i.test(String((error as Error).message))) return;
-    }
+    const error = await tryConnect(port, user);
+    if (error !== null && /authori[sz]ation/i.test(error.message)) return;
     if (Date.now() > deadline) throw new NatsServerError(`still accepted after ${timeoutMs} ms`);
     await sleep(50);
   }
