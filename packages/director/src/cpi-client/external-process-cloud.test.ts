@@ -31,6 +31,8 @@ function callOptions(extra: Partial<CpiCallOptions> = {}): CpiCallOptions & { lo
 }
 
 function isAlive(pid: number): boolean {
+  // kill(0) would signal our own process group and always succeed.
+  assert.ok(Number.isInteger(pid) && pid > 0, `not a pid: ${pid}`);
   try {
     process.kill(pid, 0);
     return true;

@@ -3,7 +3,7 @@
 // packages/testkit/bin/test-cpi --config FILE. Faults per method come from the config.
 import { spawn } from 'node:child_process';
 import { randomUUID } from 'node:crypto';
-import { appendFile, copyFile, mkdir, readFile, rm, stat, writeFile } from 'node:fs/promises';
+import { appendFile, copyFile, mkdir, readFile, rename, rm, stat, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { text } from 'node:stream/consumers';
@@ -111,7 +111,10 @@ async function activeFault(config: Config, method: string): Promise<TestCpiFault
 
 async function hang(config: Config, method: string): Promise<never> {
   const child = spawn('sleep', ['3600'], { stdio: 'ignore' });
-  await writeFile(join(config.state_dir, `hang-${method}.pid`), String(child.pid));
+  // Written aside and renamed, so a reader never sees the file empty.
+  const pidPath = join(config.state_dir, `hang-${method}.pid`);
+  await writeFile(`${pidPath}.tmp`, String(child.pid));
+  await rename(`${pidPath}.tmp`, pidPath);
   return new Promise<never>(() => {
     setInterval(() => undefined, 60_000);
   });
