@@ -55,7 +55,7 @@ describe('NatsAgentClient with the real agent', () => {
     await mkdir(dirname(script), { recursive: true });
     await writeFile(
       script,
-      `#!/bin/sh\necho $$ > "${dir}/pre-start.pid"\nsleep "\${SLEEP_SECONDS:-0}"\n` +
+      `#!/bin/sh\necho $$ > "${dir}/pre-start.pid.tmp" && mv "${dir}/pre-start.pid.tmp" "${dir}/pre-start.pid"\nsleep "\${SLEEP_SECONDS:-0}"\n` +
         `if [ "\${FAIL:-0}" = 1 ]; then echo "boom" >&2; exit 3; fi\necho done > "${dir}/pre-start.done"\n`,
     );
     await chmod(script, 0o755);
