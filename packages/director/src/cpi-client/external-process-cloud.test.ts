@@ -214,13 +214,21 @@ describe('ExternalProcessCloud with the test CPI', () => {
   });
 
   it('a hanging CPI is killed at its timeout, with the processes it started', async () => {
-    const { cpi, cloud } = await setup({ faults: { create_vm: 'hang' } }, { timeoutMs: 1500 });
+    // A shell CPI, not the test CPI: on a loaded 2-core machine the test CPI (a Node process)
+    // can take longer than this 1.5 s timeout to start, and would die before its grandchild.
+    const script = join(root, 'hanging-cpi');
+    await writeFile(
+      script,
+      '#!/bin/sh\ncat >/dev/null\nsleep 3600 &\necho $! > "$0.pid.tmp" && mv "$0.pid.tmp" "$0.pid"\nwait\n',
+    );
+    await chmod(script, 0o755);
+    const { cloud } = await setup({}, { command: script, args: [], timeoutMs: 1500 });
     const options = callOptions();
     const error = await cloud.call('create_vm', ['a', 's', {}, {}, [], {}], options).catch((e: unknown) => e);
     assert.ok(error instanceof CpiCallError);
     assert.equal(error.kind, CpiFailureKind.Timeout);
     assert.match(error.message, /timed out after 1\.5 s in 'create_vm' CPI method/);
-    const pid = Number(await readFile(join(cpi.stateDir, 'hang-create_vm.pid'), 'utf8'));
+    const pid = Number(await readFile(`${script}.pid`, 'utf8'));
     assert.ok(await waitUntil(() => !isAlive(pid), 5000), `grandchild ${pid} still alive`);
   });
 
@@ -319,7 +327,10 @@ describe('ExternalProcessCloud with the test CPI', () => {
     const options = callOptions();
     assert.equal(await cloud.call('has_vm', ['x'], options), true);
     assert.match(options.log.text, /kept its output open/);
-    process.kill(Number(await readFile(`${script}.pid`, 'utf8')), 'SIGKILL');
+    const pid = Number(await readFile(`${script}.pid`, 'utf8'));
+    // kill(0) would SIGKILL our own process group.
+    assert.ok(Number.isInteger(pid) && pid > 0, `not a pid: ${pid}`);
+    process.kill(pid, 'SIGKILL');
   });
 });
 
