@@ -21,6 +21,7 @@ import {
   type DirectorConfig,
 } from './config/director-config.ts';
 import { createDirectorLog, type DirectorLog } from './config/director-log.ts';
+import { cleanupFeature } from './cleanup/index.ts';
 import { cloudCheckFeature } from './cloud-check/index.ts';
 import { configsFeature } from './configs/configs-feature.ts';
 import { ExternalProcessCloud } from './cpi-client/external-process-cloud.ts';
@@ -29,6 +30,7 @@ import { directorUuid } from './db/director-meta.ts';
 import { runMigrations } from './db/migrate.ts';
 import { openDb } from './db/open-db.ts';
 import { deploymentsFeature } from './deployments/index.ts';
+import { disksFeature } from './disks/index.ts';
 import { DbEventRecorder } from './events/db-event-recorder.ts';
 import { eventsFeature } from './events/events-feature.ts';
 import type { DirectorDeps, Feature } from './feature.ts';
@@ -72,10 +74,12 @@ async function start(config: DirectorConfig, log: DirectorLog): Promise<() => Pr
   const features = directorFeatures(process.env, [
     blobsForAgentsFeature(agentBlobCredentials),
     deploymentsFeature({ agents: () => agents }),
+    disksFeature({ agents: () => agents }),
     cloudCheckFeature({
       agents: () => agents,
       autoFixStatefulNodes: config.scanAndFix.autoFixStatefulNodes,
     }),
+    cleanupFeature,
   ]);
   await runMigrations(db, [
     coreMigration,

@@ -17,3 +17,5 @@ export * from './hm.ts';
 export * from './stemcell.ts';
 export * from './rootfs-staging.ts';
 export * from './disk-migration.ts';
+export * from './cleanup.ts';
+export * from './orphan-disks.ts';

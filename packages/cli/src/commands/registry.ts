@@ -33,6 +33,8 @@ import { stop } from './stop.ts';
 import { uploadRelease } from './upload-release.ts';
 import { updateResurrection } from './update-resurrection.ts';
 import { vms } from './vms.ts';
+import { cleanUp } from './clean-up.ts';
+import { orphanedVms } from './orphaned-vms.ts';
 
 /** Every command, in help order. The one map from command name to module. */
 export const commandList: readonly Command<unknown>[] = [
@@ -70,6 +72,8 @@ export const commandList: readonly Command<unknown>[] = [
   recreate,
   cck,
   updateResurrection,
+  cleanUp,
+  orphanedVms,
 ];
 
 export const commandRegistry: ReadonlyMap<string, Command<unknown>> = new Map(

@@ -50,7 +50,12 @@ export function deleteReleaseTask(deps: Deps): TaskHandler<DeleteReleaseParams> 
   };
 }
 
-async function deleteRelease(deps: Deps, ctx: TaskContext, params: DeleteReleaseParams): Promise<void> {
+/** Deletes a release or one version, as the task does (no event recorded). Also used by clean-up. */
+export async function deleteRelease(
+  deps: Deps,
+  ctx: Pick<TaskContext, 'events' | 'debug'>,
+  params: DeleteReleaseParams,
+): Promise<void> {
   const store = new ReleaseStore(deps.db);
   const release = await store.findRelease(params.name);
   if (!release) throw new ReleaseNotFound(`Release '${params.name}' doesn't exist`);
@@ -135,7 +140,7 @@ async function deleteRelease(deps: Deps, ctx: TaskContext, params: DeleteRelease
 async function deleteBlobs(
   db: Db,
   deps: Deps,
-  ctx: TaskContext,
+  ctx: Pick<TaskContext, 'debug'>,
   blobs: ReadonlySet<string>,
   force: boolean,
 ): Promise<void> {

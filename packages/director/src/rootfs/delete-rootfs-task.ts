@@ -2,7 +2,7 @@ import { z } from 'zod';
 import { RootfsInUse, RootfsNotFound } from '../errors.ts';
 import type { DirectorDeps } from '../feature.ts';
 import type { TaskHandler } from '../tasks/task-context.ts';
-import { RootfsStore } from './rootfs-store.ts';
+import { RootfsStore, type RootfsRecord } from './rootfs-store.ts';
 import { releaseStaleReservations } from './stale-reservations.ts';
 
 export const DELETE_ROOTFS = 'delete_rootfs';
@@ -29,20 +29,7 @@ export function deleteRootfsTask(deps: Deps): TaskHandler<DeleteRootfsParams> {
         const rootfs = await store.find(name, version);
         if (rootfs === null) throw new RootfsNotFound(`Rootfs '${objectName}' doesn't exist`);
         const stage = ctx.events.stage('Deleting rootfs', { total: 1 });
-        await stage.task(`Delete rootfs ${objectName}`, async () => {
-          const deleted = await deps.db.transaction(async (tx) => {
-            await releaseStaleReservations(tx);
-            const holders = await new RootfsStore(tx).reservationHolders(rootfs.id);
-            if (holders.length > 0) {
-              throw new RootfsInUse(
-                `Rootfs '${objectName}' is needed by a reload in progress: ${holders.join(', ')}`,
-              );
-            }
-            await new RootfsStore(tx).delete(rootfs.id);
-            return (await new RootfsStore(tx).countByBlob(rootfs.blobstoreId)) === 0;
-          });
-          if (deleted) await deps.blobstore.delete(rootfs.blobstoreId);
-        });
+        await stage.task(`Delete rootfs ${objectName}`, () => deleteRootfsRecord(deps, rootfs));
         await record(deps, ctx.user, ctx.taskId, objectName, null);
         return `/rootfs/${name}/${version}`;
       } catch (error) {
@@ -51,6 +38,29 @@ export function deleteRootfsTask(deps: Deps): TaskHandler<DeleteRootfsParams> {
       }
     },
   };
+}
+
+/**
+ * Deletes one rootfs unless a reload in progress holds it (stale reservations released first):
+ * the row, then the blob unless another row shares it. Also used by clean-up.
+ */
+export async function deleteRootfsRecord(
+  deps: Pick<Deps, 'db' | 'blobstore'>,
+  rootfs: RootfsRecord,
+): Promise<void> {
+  const objectName = `${rootfs.name}/${rootfs.version}`;
+  const deleted = await deps.db.transaction(async (tx) => {
+    await releaseStaleReservations(tx);
+    const holders = await new RootfsStore(tx).reservationHolders(rootfs.id);
+    if (holders.length > 0) {
+      throw new RootfsInUse(
+        `Rootfs '${objectName}' is needed by a reload in progress: ${holders.join(', ')}`,
+      );
+    }
+    await new RootfsStore(tx).delete(rootfs.id);
+    return (await new RootfsStore(tx).countByBlob(rootfs.blobstoreId)) === 0;
+  });
+  if (deleted) await deps.blobstore.delete(rootfs.blobstoreId);
 }
 
 async function record(deps: Deps, user: string, task: number, objectName: string, error: string | null) {

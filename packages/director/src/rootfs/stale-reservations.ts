@@ -13,14 +13,22 @@ export async function releaseStaleReservations(db: Db): Promise<string[]> {
   const holders = await db.query<{ holder: string }>('SELECT DISTINCT holder FROM rootfs_reservations');
   const released: string[] = [];
   for (const { holder } of holders) {
-    const match = /^task:(\d+)$/.exec(String(holder));
-    if (match === null) continue;
-    const [task] = await db.query<{ state: string }>('SELECT state FROM tasks WHERE id = $1', [
-      Number(match[1]),
-    ]);
-    if (task !== undefined && LIVE.has(String(task.state))) continue;
+    if (await holderIsLive(db, String(holder))) continue;
     await db.execute('DELETE FROM rootfs_reservations WHERE holder = $1', [holder]);
     released.push(String(holder));
   }
   return released.sort();
+}
+
+/**
+ * Whether a reservation holder may still use its rootfs: anything but `task:<id>` (not ours to
+ * judge), or a task still queued, processing or cancelling. Read only (clean-up's dry run).
+ */
+export async function holderIsLive(db: Db, holder: string): Promise<boolean> {
+  const match = /^task:(\d+)$/.exec(holder);
+  if (match === null) return true;
+  const [task] = await db.query<{ state: string }>('SELECT state FROM tasks WHERE id = $1', [
+    Number(match[1]),
+  ]);
+  return task !== undefined && LIVE.has(String(task.state));
 }

@@ -1,8 +1,8 @@
 import { z } from 'zod';
 import { StemcellInUse, StemcellNotFound } from '../errors.ts';
 import type { DirectorDeps } from '../feature.ts';
-import type { TaskHandler } from '../tasks/task-context.ts';
-import { StemcellStore } from './stemcell-store.ts';
+import type { TaskContext, TaskHandler } from '../tasks/task-context.ts';
+import { StemcellStore, type StemcellRecord } from './stemcell-store.ts';
 
 export const DELETE_STEMCELL = 'delete_stemcell';
 
@@ -32,14 +32,7 @@ export function deleteStemcellTask(deps: Deps): TaskHandler<DeleteStemcellParams
           if (deployments.length > 0) {
             throw new StemcellInUse(`Stemcell '${objectName}' is still in use by: ${deployments.join(', ')}`);
           }
-          await stage.task('Delete stemcell', async () => {
-            try {
-              await deps.cloud.call('delete_stemcell', [stemcell.cid], { signal: ctx.signal, log: ctx.cpi });
-            } catch (error) {
-              if (!force || ctx.signal.aborted) throw error;
-              ctx.debug.write(`Force deleting is set, ignoring exception: ${(error as Error).message}\n`);
-            }
-          });
+          await stage.task('Delete stemcell', () => deleteStemcellFromCloud(deps, ctx, stemcell, force));
           await store.delete(stemcell.id);
         }
         await record(deps, ctx.user, ctx.taskId, objectName, null);
@@ -50,6 +43,24 @@ export function deleteStemcellTask(deps: Deps): TaskHandler<DeleteStemcellParams
       }
     },
   };
+}
+
+/**
+ * CPI `delete_stemcell` of one stemcell copy (errors ignored only with `force`); the caller
+ * deletes its row afterwards. Also used by clean-up.
+ */
+export async function deleteStemcellFromCloud(
+  deps: Pick<Deps, 'cloud'>,
+  ctx: Pick<TaskContext, 'signal' | 'cpi' | 'debug'>,
+  stemcell: StemcellRecord,
+  force: boolean,
+): Promise<void> {
+  try {
+    await deps.cloud.call('delete_stemcell', [stemcell.cid], { signal: ctx.signal, log: ctx.cpi });
+  } catch (error) {
+    if (!force || ctx.signal.aborted) throw error;
+    ctx.debug.write(`Force deleting is set, ignoring exception: ${(error as Error).message}\n`);
+  }
 }
 
 async function record(deps: Deps, user: string, task: number, objectName: string, error: string | null) {

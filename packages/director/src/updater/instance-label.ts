@@ -9,7 +9,7 @@ export function instanceLabel(plan: Pick<InstancePlan, 'group' | 'id' | 'index'>
 
 /** Calls the CPI with the task's signal and cpi log. */
 export function cpiCall(
-  deps: UpdaterDeps,
+  deps: Pick<UpdaterDeps, 'cloud' | 'signal' | 'cpiLog'>,
   method: string,
   args: readonly unknown[],
   stemcellApiVersion?: number | null,

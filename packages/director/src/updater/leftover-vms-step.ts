@@ -4,7 +4,12 @@ import { runPool } from './run-pool.ts';
 import type { UpdaterDeps } from './updater-ports.ts';
 
 /** CPI `delete_vm` of a leftover (one the IaaS no longer has counts as deleted), then its record goes. */
-export async function deleteLeftoverVm(deps: UpdaterDeps, cid: string): Promise<void> {
+export async function deleteLeftoverVm(
+  deps: Pick<UpdaterDeps, 'cloud' | 'signal' | 'cpiLog'> & {
+    readonly store: Pick<UpdaterDeps['store'], 'leftoverVmDeleted'>;
+  },
+  cid: string,
+): Promise<void> {
   try {
     await cpiCall(deps, 'delete_vm', [cid]);
   } catch (error) {
