@@ -25,10 +25,12 @@ export type DeleteDeploymentParams = z.infer<typeof DeleteDeploymentParams>;
 
 /**
  * `delete_deployment` (BOSH's jobs/delete_deployment.rb): every instance stopped (drain
- * `shutdown`), its disks detached and deleted, its VM deleted; the VMs a killed deploy left (an
+ * `shutdown`), its disks detached, its VM deleted, its disks orphaned (kept on the IaaS and
+ * listed by `GET /disks?orphaned=true`, as BOSH does); the VMs a killed deploy left (an
  * unfinished create-swap-delete, compilation VMs) are deleted too; then the IP reservations,
  * stemcell and release usages and the deployment row go. `force` carries on past errors of
- * single instances (their VMs may be left on the IaaS; the error is logged as a warning).
+ * single instances (their VMs may be left on the IaaS; their disks are orphaned all the same;
+ * the error is logged as a warning).
  */
 export function deleteDeploymentTask(
   deps: DirectorDeps,

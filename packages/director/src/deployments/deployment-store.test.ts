@@ -6,6 +6,7 @@ import { DbIpReservationStore, ipReservationsMigration } from '../networking/ind
 import type { IpReservation } from '../planner/plan-types.ts';
 import { deploymentsMigration } from './006-deployments.ts';
 import { leftoverVmsMigration } from './014-leftover-vms.ts';
+import { orphanDisksMigration } from '../disks/015-orphan-disks.ts';
 import { DeploymentStore } from './deployment-store.ts';
 
 const vm = (cid: string): StoredVm => ({
@@ -36,7 +37,12 @@ for (const backend of testBackends()) {
       let store: DeploymentStore;
       before(async () => {
         database = await backend.create({
-          migrations: [ipReservationsMigration, deploymentsMigration, leftoverVmsMigration],
+          migrations: [
+            ipReservationsMigration,
+            deploymentsMigration,
+            leftoverVmsMigration,
+            orphanDisksMigration,
+          ],
         });
         store = new DeploymentStore(database.db);
         await store.ensure('dep');
@@ -44,7 +50,7 @@ for (const backend of testBackends()) {
       });
       after(() => database.cleanup());
 
-      it('diskReplaced switches the record in one transaction', async () => {
+      it('diskReplaced switches the record and orphans the old disk in one transaction', async () => {
         const state = store.stateStore('dep');
         await state.diskCreated('i-1', { cid: 'disk-old', size: 64, cloudProperties: {} });
         await state.diskReplaced('i-1', 'disk-old', {
@@ -57,6 +63,8 @@ for (const backend of testBackends()) {
           ['i-1'],
         );
         assert.deepEqual(rows, [{ cid: 'disk-new', size: 128 }]);
+        const orphans = await database.db.query('SELECT disk_cid, instance_name FROM orphan_disks');
+        assert.deepEqual(orphans, [{ disk_cid: 'disk-old', instance_name: 'web/i-1' }]);
         assert.deepEqual((await store.instances('dep'))[0]?.disk, {
           cid: 'disk-new',
           size: 128,
@@ -72,6 +80,28 @@ for (const backend of testBackends()) {
           after.map((r) => r.cid),
           ['disk-elsewhere', 'disk-new'],
         );
+        const stillOrphans = await database.db.query('SELECT disk_cid FROM orphan_disks');
+        assert.deepEqual(stillOrphans, [{ disk_cid: 'disk-old' }], 'the failed switch orphaned nothing');
+        await database.db.execute("DELETE FROM persistent_disks WHERE cid = 'disk-elsewhere'");
+      });
+
+      it('diskOrphaned moves the row; instanceDeleted and delete orphan any disk still recorded', async () => {
+        const state = store.stateStore('dep');
+        await state.diskOrphaned('i-1', 'disk-new');
+        assert.deepEqual(await database.db.query('SELECT cid FROM persistent_disks'), []);
+        await state.diskCreated('i-1', { cid: 'disk-kept', size: 1, cloudProperties: {} });
+        await store.createInstance('dep', { ...instance, id: 'i-2' });
+        await state.diskCreated('i-2', { cid: 'disk-forced', size: 1, cloudProperties: {} });
+        await state.instanceDeleted('i-1');
+        await store.delete('dep');
+        const orphans = await database.db.query('SELECT disk_cid FROM orphan_disks ORDER BY disk_cid');
+        assert.deepEqual(
+          orphans.map((r) => r.disk_cid),
+          ['disk-forced', 'disk-kept', 'disk-new', 'disk-old'],
+        );
+        assert.deepEqual(await database.db.query('SELECT cid FROM persistent_disks'), []);
+        await store.ensure('dep');
+        await store.createInstance('dep', instance);
       });
 
       it('a swap records the new VM and the old one as a leftover at once; deleting it releases its addresses', async () => {

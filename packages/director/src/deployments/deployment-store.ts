@@ -1,4 +1,5 @@
 import type { Db, Row } from '../db/db.ts';
+import { orphanDiskRow } from '../disks/orphan-disk-store.ts';
 import type {
   CurrentDisk,
   CurrentInstance,
@@ -32,7 +33,7 @@ const json = (value: unknown) => JSON.stringify(value);
 const parse = <T>(text: unknown, fallback: T): T =>
   typeof text === 'string' && text !== '' ? (JSON.parse(text) as T) : fallback;
 
-/** The deployments tables (migrations 006 and 014). */
+/** The deployments tables (migrations 006 and 014; disks leave for 015's `orphan_disks`). */
 export class DeploymentStore {
   readonly #db: Db;
   constructor(db: Db) {
@@ -69,9 +70,11 @@ export class DeploymentStore {
     ]);
   }
 
+  /** The deployment's rows; a disk still recorded (a forced delete) is orphaned, never lost. */
   async delete(name: string): Promise<void> {
     await this.#db.transaction(async (tx) => {
-      for (const table of ['persistent_disks', 'vms', 'instances']) {
+      await orphanInstanceDisks(tx, 'deployment', name);
+      for (const table of ['vms', 'instances']) {
         await tx.execute(`DELETE FROM ${table} WHERE deployment = $1`, [name]);
       }
       await tx.execute('DELETE FROM deployments WHERE name = $1', [name]);
@@ -154,9 +157,12 @@ export class DeploymentStore {
       async diskDeleted(_id, cid) {
         await db.execute('DELETE FROM persistent_disks WHERE cid = $1', [cid]);
       },
+      async diskOrphaned(_id, cid) {
+        await db.transaction((tx) => orphanDiskRow(tx, cid));
+      },
       async diskReplaced(id, oldCid, disk: CurrentDisk) {
         await db.transaction(async (tx) => {
-          await tx.execute('DELETE FROM persistent_disks WHERE cid = $1', [oldCid]);
+          await orphanDiskRow(tx, oldCid);
           await tx.execute(
             'INSERT INTO persistent_disks (cid, instance_id, deployment, size, cloud_properties) VALUES ($1, $2, $3, $4, $5)',
             [disk.cid, id, deployment, disk.size, json(disk.cloudProperties)],
@@ -210,7 +216,8 @@ export class DeploymentStore {
       },
       async instanceDeleted(id) {
         await db.transaction(async (tx) => {
-          await tx.execute('DELETE FROM persistent_disks WHERE instance_id = $1', [id]);
+          // A disk still recorded (a forced delete past an error) is orphaned, never lost.
+          await orphanInstanceDisks(tx, 'instance_id', id);
           await tx.execute('DELETE FROM vms WHERE instance_id = $1', [id]);
           await tx.execute('DELETE FROM instances WHERE id = $1', [id]);
           await tx.execute('DELETE FROM ip_reservations WHERE instance_id = $1', [id]);
@@ -218,6 +225,12 @@ export class DeploymentStore {
       },
     };
   }
+}
+
+/** Orphans every disk still recorded for an instance or a deployment (the rows move, in `tx`). */
+async function orphanInstanceDisks(tx: Db, column: 'instance_id' | 'deployment', value: string) {
+  const rows = await tx.query(`SELECT cid FROM persistent_disks WHERE ${column} = $1 ORDER BY cid`, [value]);
+  for (const row of rows) await orphanDiskRow(tx, String(row.cid));
 }
 
 /** The instance's one VM row, replaced. */

@@ -4,7 +4,10 @@ import { BugError } from '../errors.ts';
 import { cpiCall } from './instance-label.ts';
 import type { StoredVm, UpdaterDeps } from './updater-ports.ts';
 
-const instanceName = (plan: InstancePlan) => `${plan.group}/${plan.id}`;
+/** What the disk steps need of an instance (its plan, or an instance row outside a deploy). */
+export type InstanceRef = Pick<InstancePlan, 'id' | 'group' | 'index'>;
+
+const instanceName = (plan: InstanceRef) => `${plan.group}/${plan.id}`;
 
 /** `create_disk(size, cloud_properties, vm_cid)`, recorded at once. */
 export async function createDiskStep(
@@ -33,7 +36,7 @@ export async function createDiskStep(
 /** Reference §4.4 A.5: CPI `attach_disk` → agent `add_persistent_disk` → `set_disk_metadata` → `mount_disk`. */
 export async function attachDiskStep(
   deps: UpdaterDeps,
-  plan: InstancePlan,
+  plan: InstanceRef,
   vm: StoredVm,
   diskCid: string,
 ): Promise<void> {
@@ -70,7 +73,7 @@ export async function attachDiskStep(
 /** Reference §4.4 C.3: agent `unmount_disk` → CPI `detach_disk` → agent `remove_persistent_disk`. */
 export async function detachDiskStep(
   deps: UpdaterDeps,
-  plan: InstancePlan,
+  plan: InstanceRef,
   vm: { readonly cid: string; readonly agentId: string },
   diskCid: string,
   agentResponsive = true,
@@ -87,9 +90,14 @@ export async function detachDiskStep(
   });
 }
 
-export async function deleteDiskStep(deps: UpdaterDeps, plan: InstancePlan, diskCid: string): Promise<void> {
-  await cpiCall(deps, 'delete_disk', [diskCid]);
-  await deps.store.diskDeleted(plan.id, diskCid);
+/**
+ * A detached disk (or one whose VM is gone) leaves its instance as BOSH's
+ * `OrphanDiskManager#orphan_disk` does: kept, its record moved to the orphaned disks, with
+ * BOSH's `delete` disk event. Never `delete_disk`: `refit delete-disk` or the scheduled cleanup
+ * deletes it.
+ */
+export async function orphanDiskStep(deps: UpdaterDeps, plan: InstanceRef, diskCid: string): Promise<void> {
+  await deps.store.diskOrphaned(plan.id, diskCid);
   await deps.record({
     action: 'delete',
     objectType: 'disk',
@@ -105,7 +113,8 @@ export async function deleteDiskStep(deps: UpdaterDeps, plan: InstancePlan, disk
  * `mount_disk`: with the old disk on /var/vcap/store, the agent mounts the new one on
  * /var/vcap/store_migration_target), then agent `migrate_disk(old, new)` copies the store and
  * mounts the new disk in its place. Only then does the director switch its record to the new
- * disk (one transaction) and detach and delete the old one (BOSH orphans it; Refit deletes it).
+ * disk and orphan the old one (one transaction), then detach the old one; it stays on the IaaS
+ * as an orphaned disk, as in BOSH.
  * A failure before the switch removes the new disk again, best effort (unmounted, detached,
  * deleted), and leaves the old one recorded and mounted, so the next deploy starts over from it.
  */
@@ -131,7 +140,6 @@ export async function migrateDiskStep(
   const disk: CurrentDisk = { cid, size: wanted.size, cloudProperties: wanted.cloudProperties };
   await deps.store.diskReplaced(plan.id, old.cid, disk);
   await detachDiskStep(deps, plan, vm, old.cid);
-  await cpiCall(deps, 'delete_disk', [old.cid]);
   await deps.record({
     action: 'delete',
     objectType: 'disk',
@@ -141,7 +149,10 @@ export async function migrateDiskStep(
   return disk;
 }
 
-/** Undoes a new disk the director never recorded; errors here would hide the one that matters. */
+/**
+ * Undoes a new disk the director never recorded (so no operator could find it as an orphan):
+ * deleted outright. Errors here would hide the one that matters.
+ */
 async function abandonDisk(deps: UpdaterDeps, vm: StoredVm, cid: string): Promise<void> {
   const call = { signal: deps.signal };
   await deps.agents.call(vm.agentId, 'unmount_disk', [cid], call).catch(() => undefined);

@@ -24,7 +24,7 @@ describe('updateDeployment: persistent disk migration', () => {
       h.log.entries.lastIndexOf(`store:updateCompleted:${id}`),
     );
 
-  it('creates and attaches the new disk, migrate_disk, switches the record, then detaches and deletes the old one', async () => {
+  it('creates and attaches the new disk, migrate_disk, switches the record (the old disk orphaned), then detaches the old one, never deleted', async () => {
     const h = harness();
     const plan = replan(bigGroup(1), resized);
     const instance = plan.instanceGroups[0]!.instances[0]!;
@@ -46,7 +46,6 @@ describe('updateDeployment: persistent disk migration', () => {
       'agent:agent-id-0:unmount_disk',
       'cpi:detach_disk:vm-id-0',
       'agent:agent-id-0:remove_persistent_disk',
-      'cpi:delete_disk:disk-id-0',
       'agent:agent-id-0:apply',
       'agent:agent-id-0:run_script:pre-start',
       'agent:agent-id-0:start',
@@ -79,6 +78,8 @@ describe('updateDeployment: persistent disk migration', () => {
     const row = h.store.instances.get('id-0');
     assert.deepEqual(row?.disk, { cid: 'disk-1', size: 2048, cloudProperties: {} });
     assert.equal(row?.completed, true);
+    assert.deepEqual([...h.store.orphans.keys()], ['disk-id-0'], 'the old disk is orphaned, as in BOSH');
+    assert.equal(h.log.matching('cpi:delete_disk').length, 0);
     assert.deepEqual(
       h.recorded.filter((e) => e.objectType === 'disk').map((e) => `${e.action} ${e.objectName}`),
       ['create disk-1', 'attach disk-1', 'detach disk-id-0', 'delete disk-id-0'],
@@ -117,7 +118,9 @@ describe('updateDeployment: persistent disk migration', () => {
     h.agents.failCall = null;
     await run(h, plan);
     assert.deepEqual(h.store.instances.get('id-0')?.disk?.size, 2048);
-    assert.ok(h.log.entries.includes('cpi:delete_disk:disk-id-0'));
+    assert.ok(h.log.entries.includes('store:diskReplaced:id-0:disk-id-0:disk-2'));
+    assert.deepEqual([...h.store.orphans.keys()], ['disk-id-0'], 'the old disk orphaned, not deleted');
+    assert.ok(!h.log.entries.includes('cpi:delete_disk:disk-id-0'));
     assert.equal(h.store.instances.get('id-0')?.completed, true);
   });
 
@@ -142,9 +145,35 @@ describe('updateDeployment: persistent disk migration', () => {
         'agent:NEW:migrate_disk',
         'agent:NEW:unmount_disk',
         'cpi:detach_disk:vm-1',
-        'cpi:delete_disk:disk-id-0',
       ],
+      'the old disk detached and orphaned, never deleted',
     );
+    assert.deepEqual([...h.store.orphans.keys()], ['disk-id-0']);
     assert.deepEqual(h.cloud.vms.get('vm-1')?.disks, new Set(['disk-2']));
+  });
+
+  it('persistent_disk removed: the disk is unmounted, detached, removed, then orphaned, never deleted', async () => {
+    const h = harness();
+    const plan = replan(bigGroup(1), bigGroup(1, { persistent_disk: 0 }));
+    await run(h, plan);
+    const order = [
+      'agent:agent-id-0:unmount_disk',
+      'cpi:detach_disk:vm-id-0',
+      'agent:agent-id-0:remove_persistent_disk',
+      'store:diskOrphaned:id-0:disk-id-0',
+    ];
+    assert.deepEqual(
+      between(h, 'id-0').filter((e) => order.includes(e)),
+      order,
+    );
+    assert.equal(h.log.matching('cpi:delete_disk').length, 0);
+    assert.equal(h.store.instances.get('id-0')?.disk, null);
+    assert.deepEqual(h.store.orphans.get('disk-id-0')?.instanceId, 'id-0');
+    assert.deepEqual(
+      h.recorded
+        .filter((e) => e.objectType === 'disk')
+        .map((e) => `${e.action} ${e.objectName} ${e.instance}`),
+      ['detach disk-id-0 web/id-0', 'delete disk-id-0 web/id-0'],
+    );
   });
 });

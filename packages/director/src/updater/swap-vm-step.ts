@@ -55,6 +55,7 @@ function bound(store: InstanceStateStore): InstanceStateStore {
     vmDeleted: (id, cid) => store.vmDeleted(id, cid),
     diskCreated: (id, d) => store.diskCreated(id, d),
     diskDeleted: (id, cid) => store.diskDeleted(id, cid),
+    diskOrphaned: (id, cid) => store.diskOrphaned(id, cid),
     diskReplaced: (id, oldCid, d) => store.diskReplaced(id, oldCid, d),
     vmLeftover: (id, vm) => store.vmLeftover(id, vm),
     vmSwapped: (id, old, vm, ips) => store.vmSwapped(id, old, vm, ips),

@@ -165,7 +165,7 @@ describe('updateDeployment', () => {
     }
   });
 
-  it('deletes unneeded instances first: stop with drain shutdown, detach, delete VM and disk', async () => {
+  it('deletes unneeded instances first: stop with drain shutdown, detach, delete VM, orphan disk', async () => {
     const h = harness();
     const plan = replan(manifestValue(), bigGroup(2));
     const gone = plan.instanceGroups[0]!.obsolete;
@@ -180,9 +180,24 @@ describe('updateDeployment', () => {
       `agent:agent-${id}:unmount_disk`,
       `agent:agent-${id}:remove_persistent_disk`,
     ]);
-    assert.ok(h.log.entries.includes(`cpi:delete_vm:vm-${id}`));
-    assert.ok(h.log.entries.includes(`cpi:delete_disk:disk-${id}`));
-    assert.ok(h.log.entries.includes(`store:instanceDeleted:${id}`));
+    // BOSH's order: unmount, detach, remove; the VM goes; the disk is orphaned, never deleted.
+    const order = [
+      `agent:agent-${id}:unmount_disk`,
+      `cpi:detach_disk:vm-${id}`,
+      `agent:agent-${id}:remove_persistent_disk`,
+      `cpi:delete_vm:vm-${id}`,
+      `store:diskOrphaned:${id}:disk-${id}`,
+      `store:instanceDeleted:${id}`,
+    ];
+    assert.deepEqual(
+      h.log.entries.filter((e) => order.includes(e)),
+      order,
+    );
+    assert.equal(h.log.matching('cpi:delete_disk').length, 0);
+    assert.deepEqual(
+      h.recorded.filter((e) => e.objectName === `disk-${id}`).map((e) => e.action),
+      ['detach', 'delete'],
+    );
     assert.equal(h.eventLines[0]?.stage, 'Deleting unneeded instances');
   });
 

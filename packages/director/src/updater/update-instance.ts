@@ -8,9 +8,9 @@ import { reloadStep } from './reload/reload-step.ts';
 import {
   attachDiskStep,
   createDiskStep,
-  deleteDiskStep,
   detachDiskStep,
   migrateDiskStep,
+  orphanDiskStep,
 } from './disk-steps.ts';
 import { cpiCall } from './instance-label.ts';
 import { deleteLeftoverVm } from './leftover-vms-step.ts';
@@ -192,7 +192,7 @@ async function converge(
     }
   } else if (disk !== null) {
     await detachDiskStep(deps, plan, vm, disk.cid, plan.existing?.agentResponsive !== false);
-    await deleteDiskStep(deps, plan, disk.cid);
+    await orphanDiskStep(deps, plan, disk.cid);
   }
   if (fresh || [...plan.changes].some((c) => settingsChanges.has(c))) {
     await deps.agents.call(vm.agentId, 'update_settings', [{ disk_associations: [] }], {
@@ -239,7 +239,8 @@ export async function deleteVmStep(deps: UpdaterDeps, plan: InstancePlan, cid: s
 
 /**
  * An obsolete instance (scale-down, removed group, AZ move): stop with drain `shutdown`,
- * detach and delete its disk, delete its VM, forget it.
+ * detach its disk (agent `unmount_disk`, CPI `detach_disk`, agent `remove_persistent_disk`),
+ * delete its VM, orphan the disk (kept, as BOSH does), forget the instance.
  */
 export async function deleteInstance(
   deps: UpdaterDeps,
@@ -268,7 +269,7 @@ export async function deleteInstance(
     if (disk !== null) await detachDiskStep(deps, plan, vm, disk.cid, responsive);
     await deleteVmStep(deps, plan, vm.cid);
   }
-  if (disk !== null) await deleteDiskStep(deps, plan, disk.cid);
+  if (disk !== null) await orphanDiskStep(deps, plan, disk.cid);
   await deps.store.instanceDeleted(plan.id);
   await deps.record({
     action: 'delete',

@@ -58,8 +58,18 @@ export interface InstanceStateStore {
   vmCreated(instanceId: string, vm: StoredVm): Promise<void>;
   vmDeleted(instanceId: string, cid: string): Promise<void>;
   diskCreated(instanceId: string, disk: CurrentDisk): Promise<void>;
+  /** The disk's record goes (cloud check's `delete_disk_reference`/`delete_disk`). */
   diskDeleted(instanceId: string, cid: string): Promise<void>;
-  /** A migrated disk: the old disk's record replaced by the new one's, in one transaction. */
+  /**
+   * The disk leaves the instance but is kept, as BOSH's `OrphanDiskManager#orphan_disk` does:
+   * its record moves to the orphaned disks in one transaction (an operator can list it, attach
+   * it back or delete it). Called once the disk is detached, or the VM is gone.
+   */
+  diskOrphaned(instanceId: string, cid: string): Promise<void>;
+  /**
+   * A migrated disk, in one transaction: the new disk becomes the instance's and the old one is
+   * orphaned (it is detached right after; it is never deleted).
+   */
   diskReplaced(instanceId: string, oldCid: string, disk: CurrentDisk): Promise<void>;
   /**
    * A VM that must go even if the director dies before deleting it (reference §4.4 D): the new VM

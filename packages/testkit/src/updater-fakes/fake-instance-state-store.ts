@@ -9,7 +9,8 @@ import type {
 import type { CallLog } from './call-log.ts';
 
 /**
- * What the updater recorded, per instance; calls go to the log as `store:<method>:<id>` (disk
+ * What the updater recorded, per instance, and the disks it orphaned; calls go to the log as
+ * `store:<method>:<id>` (disk
  * calls as `store:<method>:<id>:<disk cid>`; VM calls are not logged, except leftovers and
  * swaps as `store:<method>:<id>:<vm cid>`). `leftovers` survives like the database table would:
  * keep the store and run again to act out a director restart.
@@ -20,6 +21,8 @@ export class FakeInstanceStateStore implements InstanceStateStore {
     { vm: StoredVm | null; disk: CurrentDisk | null; completed: boolean; applied: AppliedState | null }
   >();
   readonly leftovers = new Map<string, LeftoverVm>();
+  /** Disks orphaned (kept, no longer any instance's), by cid, with the instance they left. */
+  readonly orphans = new Map<string, { instanceId: string; disk: CurrentDisk | null }>();
   /** Reservations released with deleted leftover VMs. */
   readonly releasedIps: IpReservation[] = [];
   readonly #log: CallLog;
@@ -63,9 +66,18 @@ export class FakeInstanceStateStore implements InstanceStateStore {
     if (row.disk?.cid === cid) row.disk = null;
     return Promise.resolve();
   }
+  diskOrphaned(id: string, cid: string): Promise<void> {
+    this.#log.add(`store:diskOrphaned:${id}:${cid}`);
+    const row = this.#get(id);
+    this.orphans.set(cid, { instanceId: id, disk: row.disk?.cid === cid ? row.disk : null });
+    if (row.disk?.cid === cid) row.disk = null;
+    return Promise.resolve();
+  }
   diskReplaced(id: string, oldCid: string, disk: CurrentDisk): Promise<void> {
     this.#log.add(`store:diskReplaced:${id}:${oldCid}:${disk.cid}`);
-    this.#get(id).disk = disk;
+    const row = this.#get(id);
+    this.orphans.set(oldCid, { instanceId: id, disk: row.disk?.cid === oldCid ? row.disk : null });
+    row.disk = disk;
     return Promise.resolve();
   }
   vmLeftover(id: string, vm: VmRef): Promise<void> {
