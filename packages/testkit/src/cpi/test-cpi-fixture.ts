@@ -1,4 +1,4 @@
-import { readFile, writeFile, mkdir } from 'node:fs/promises';
+import { mkdir, readFile, rename, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import type { TestCpiCallRecord, TestCpiConfig } from './test-cpi-config.ts';
@@ -29,8 +29,12 @@ export async function createTestCpi(
   const stateDir = join(dir, 'state');
   const configPath = join(dir, 'test-cpi.json');
   await mkdir(stateDir, { recursive: true });
-  const configure = (next: Omit<TestCpiConfig, 'state_dir'>) =>
-    writeFile(configPath, JSON.stringify({ ...next, state_dir: stateDir }));
+  // Written aside and renamed: a CPI process the director starts meanwhile must never read
+  // the config half-written.
+  const configure = async (next: Omit<TestCpiConfig, 'state_dir'>) => {
+    await writeFile(`${configPath}.tmp`, JSON.stringify({ ...next, state_dir: stateDir }));
+    await rename(`${configPath}.tmp`, configPath);
+  };
   await configure(config);
   return {
     command: testCpiExecutable,
@@ -39,8 +43,10 @@ export async function createTestCpi(
     configPath,
     configure,
     async calls() {
-      const lines = await readFile(join(stateDir, 'calls.jsonl'), 'utf8').catch(() => '');
-      return lines
+      const text = await readFile(join(stateDir, 'calls.jsonl'), 'utf8').catch(() => '');
+      // A CPI process may be appending a record right now: only complete lines count.
+      return text
+        .slice(0, text.lastIndexOf('\n') + 1)
         .split('\n')
         .filter((line) => line !== '')
         .map((line) => JSON.parse(line) as TestCpiCallRecord);

@@ -101,12 +101,27 @@ async function activeFault(config: Config, method: string): Promise<TestCpiFault
   if (fault === undefined) return null;
   if (typeof fault === 'string') return fault;
   if (fault.times === undefined) return fault.fault;
-  const countsPath = join(config.state_dir, 'fault-counts.json');
-  const counts = JSON.parse(await readFile(countsPath, 'utf8').catch(() => '{}')) as Record<string, number>;
-  const seen = counts[method] ?? 0;
-  counts[method] = seen + 1;
-  await writeFile(countsPath, JSON.stringify(counts));
+  const seen = await callNumber(config, method);
   return seen < fault.times ? fault.fault : null;
+}
+
+/**
+ * This call's number (from 0) among the calls of `method`. The director may run several CPI
+ * processes at once: each claims the first free number by creating its marker file exclusively,
+ * so no two calls get the same number (a shared counts file read and rewritten could be seen
+ * half-written, or lose a count).
+ */
+async function callNumber(config: Config, method: string): Promise<number> {
+  const dir = join(config.state_dir, 'fault-calls');
+  await mkdir(dir, { recursive: true });
+  for (let n = 0; ; n += 1) {
+    try {
+      await writeFile(join(dir, `${safeName(method)}-${n}`), '', { flag: 'wx' });
+      return n;
+    } catch (error) {
+      if ((error as NodeJS.ErrnoException).code !== 'EEXIST') throw error;
+    }
+  }
 }
 
 async function hang(config: Config, method: string): Promise<never> {
