@@ -6,7 +6,7 @@
 // `delete_stemcell` is called for exactly the deleted stemcells; `--dry-run` changes nothing;
 // requests without credentials are refused.
 import assert from 'node:assert/strict';
-import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
+import { mkdtemp, readFile, rename, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
@@ -268,24 +268,55 @@ describe('refit clean-up against refit-director (test CPI)', { timeout: 300_000 
     );
   });
 
-  it('clean-up --all keeps only what is used', async () => {
+  it('clean-up --all failing part-way leaves the rest listed; the next run keeps only what is used', async () => {
+    // The CPI refuses the first delete_stemcell: releases (deleted before stemcells) go, the
+    // stemcells and root filesystems stay, and the dry run still lists them.
+    const config = join(work, 'test-cpi.json');
+    await writeFile(
+      `${config}.tmp`,
+      JSON.stringify({
+        state_dir: join(work, 'cpi-state'),
+        faults: { delete_stemcell: { fault: 'cloud_error', times: 1 } },
+      }),
+    );
+    await rename(`${config}.tmp`, config);
+    const failed = await cli.run(['-n', 'clean-up', '--all']);
+    assert.equal(failed.code, 1, failed.stdout);
+    assert.equal((await taskOf(failed.stdout)).state, 'error');
+    assert.deepEqual(await releaseVersions(), ['app/2']);
+    assert.deepEqual(await stemcellVersions(), ['1.21', '1.22', '1.23']);
+    assert.deepEqual(await rootfsVersions(), ['1.21', '1.22', '1.23']);
+    const left = (await director.request({ path: '/cleanup/dryrun?remove_all=true' })).json<{
+      stemcells: Listed[];
+      rootfs: Listed[];
+    }>();
+    assert.deepEqual(
+      [left.stemcells.map((s) => s.version), left.rootfs.map((r) => r.version)],
+      [
+        ['1.22', '1.23'],
+        ['1.22', '1.23'],
+      ],
+    );
+
     const run = await cli.ok(['-n', 'clean-up', '--all']);
     assert.deepEqual(await stemcellVersions(), [USED]);
     assert.deepEqual(await rootfsVersions(), [USED]);
     assert.deepEqual(await releaseVersions(), ['app/2']);
+    // 1.22 twice: the refused call, then the one that deleted it.
     assert.deepEqual(
       await deletedStemcellCids(),
-      [cids.get('1.20'), cids.get('1.22'), cids.get('1.23')].sort(),
+      [cids.get('1.20'), cids.get('1.22'), cids.get('1.22'), cids.get('1.23')].sort(),
     );
     const task = await taskOf(run.stdout);
     assert.equal(task.description, 'clean up all');
     assert.equal(
       task.result,
-      'Deleted 2 release(s), 2 stemcell(s), 0 extra compiled package(s), 0 orphaned disk(s), 0 orphaned vm(s), 2 root filesystem(s)',
+      'Deleted 0 release(s), 2 stemcell(s), 0 extra compiled package(s), 0 orphaned disk(s), 0 orphaned vm(s), 2 root filesystem(s)',
     );
 
-    // Nothing left to delete: a second run deletes nothing and the dry run lists nothing.
-    await cli.ok(['-n', 'clean-up', '--all']);
+    // Nothing left to delete: a third run deletes nothing and the dry run lists nothing.
+    const again = await taskOf((await cli.ok(['--tty', '-n', 'clean-up', '--all'])).stdout);
+    assert.match(again.result, /^Deleted 0 release\(s\), 0 stemcell\(s\), /);
     const dry = (await director.request({ path: '/cleanup/dryrun?remove_all=true' })).json<{
       releases: unknown[];
       stemcells: unknown[];
