@@ -35,6 +35,10 @@ import { updateResurrection } from './update-resurrection.ts';
 import { vms } from './vms.ts';
 import { cleanUp } from './clean-up.ts';
 import { orphanedVms } from './orphaned-vms.ts';
+import { disks } from './disks.ts';
+import { deleteDisk } from './delete-disk.ts';
+import { orphanDisk } from './orphan-disk.ts';
+import { attachDisk } from './attach-disk.ts';
 
 /** Every command, in help order. The one map from command name to module. */
 export const commandList: readonly Command<unknown>[] = [
@@ -74,6 +78,10 @@ export const commandList: readonly Command<unknown>[] = [
   updateResurrection,
   cleanUp,
   orphanedVms,
+  disks,
+  deleteDisk,
+  orphanDisk,
+  attachDisk,
 ];
 
 export const commandRegistry: ReadonlyMap<string, Command<unknown>> = new Map(
