@@ -63,7 +63,10 @@ describe('refit-hm with a real nats-server', () => {
           poll_director: 0.2,
           analyze_agents: 0.3,
           poll_grace_period: 0.3,
-          agent_timeout: 1,
+          // Agents beat every 0.2 s. A stall of the HM or of the test's beats longer than this
+          // is a spurious timeout, and the test counts timeouts exactly (3 of 5, one scan):
+          // 1 s was too short for a loaded 2-core machine.
+          agent_timeout: 4,
           rogue_agent_alert: 1.5,
         },
         resurrector,
@@ -118,6 +121,7 @@ describe('refit-hm with a real nats-server', () => {
       200,
     );
     loads.push(load);
+    const beatingSince = Date.now();
     load.burst();
     load.publishRaw('hm.agent.heartbeat.agent-2', '{this is not json');
     load.publishRaw(
@@ -145,6 +149,11 @@ describe('refit-hm with a real nats-server', () => {
     } finally {
       clearInterval(strangerBeats);
     }
+    // Only meaningful once every agent has been beating for longer than the agent timeout.
+    await hm.waitFor(
+      'an analysis past the agent timeout',
+      (l) => l.msg === 'Analyzed' && Number(l['receivedAt']) - beatingSince > 5000,
+    );
     assert.ok(
       !hm.alerts().some((a) => /has timed out/.test(a.title)),
       'no agent timed out while all heartbeat',
