@@ -1,10 +1,12 @@
 // `refit clean-up` and `refit orphaned-vms` against the real refit-director with the test CPI (no
 // VMs): four stemcell versions, four generic stemcells (rootfs) and three release versions, a
 // deployment of zero instances using one of each (so it deploys without VMs and records what it
-// uses), and a leftover VM row as a create-swap-delete leaves one. `clean-up` keeps what is used
-// and the two newest unused versions of each name, `--all` keeps only what is used; the CPI's
-// `delete_stemcell` is called for exactly the deleted stemcells; `--dry-run` changes nothing;
-// requests without credentials are refused.
+// uses), a leftover VM row as a create-swap-delete leaves one and an orphaned disk row.
+// `clean-up` keeps what is used and the two newest unused versions of each name, `--all` keeps
+// only what is used; the CPI's `delete_stemcell` is called for exactly the deleted stemcells;
+// `--dry-run` changes nothing;
+// a refusal part-way leaves the rest for the next run; orphaned disks go only with `--all` and
+// without `--keep-orphaned-disks`; requests without credentials are refused.
 import assert from 'node:assert/strict';
 import { mkdtemp, readFile, rename, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
@@ -153,6 +155,11 @@ describe('refit clean-up against refit-director (test CPI)', { timeout: 300_000 
           '2026-11-25T01:02:03.000Z',
         ],
       );
+      // An orphaned disk, as the disks feature keeps one when an instance goes.
+      await db.execute(
+        `INSERT INTO orphan_disks (disk_cid, size, cloud_properties, availability_zone, deployment_name, instance_name, cpi, created_at)
+         VALUES ('disk-orphan', 2048, '{}', 'z1', 'app', 'db/0', NULL, '2026-11-25T01:02:04.000Z')`,
+      );
     } finally {
       await db.close();
     }
@@ -226,7 +233,25 @@ describe('refit clean-up against refit-director (test CPI)', { timeout: 300_000 
     const all = (await director.request({ path: '/cleanup/dryrun?remove_all=true' })).json<{
       releases: { name: string; versions: string[] }[];
       stemcells: Listed[];
+      orphaned_disks: unknown[];
     }>();
+    // Orphaned disks only with remove_all, and not with keep_orphaned_disks (as BOSH).
+    assert.deepEqual(dry.orphaned_disks, []);
+    assert.deepEqual(all.orphaned_disks, [
+      {
+        disk_cid: 'disk-orphan',
+        size: 2048,
+        az: 'z1',
+        deployment_name: 'app',
+        instance_name: 'db/0',
+        cloud_properties: {},
+        orphaned_at: '2026-11-25 01:02:04 UTC',
+      },
+    ]);
+    const kept = (
+      await director.request({ path: '/cleanup/dryrun?remove_all=true&keep_orphaned_disks=true' })
+    ).json<{ orphaned_disks: unknown[] }>();
+    assert.deepEqual(kept.orphaned_disks, []);
     assert.deepEqual(all.releases, [{ name: 'app', versions: ['1', '3'] }]);
     assert.deepEqual(
       all.stemcells.map((s) => s.version),
@@ -280,7 +305,7 @@ describe('refit clean-up against refit-director (test CPI)', { timeout: 300_000 
       }),
     );
     await rename(`${config}.tmp`, config);
-    const failed = await cli.run(['-n', 'clean-up', '--all']);
+    const failed = await cli.run(['-n', 'clean-up', '--all', '--keep-orphaned-disks']);
     assert.equal(failed.code, 1, failed.stdout);
     assert.equal((await taskOf(failed.stdout)).state, 'error');
     assert.deepEqual(await releaseVersions(), ['app/2']);
@@ -298,7 +323,7 @@ describe('refit clean-up against refit-director (test CPI)', { timeout: 300_000 
       ],
     );
 
-    const run = await cli.ok(['-n', 'clean-up', '--all']);
+    const run = await cli.ok(['-n', 'clean-up', '--all', '--keep-orphaned-disks']);
     assert.deepEqual(await stemcellVersions(), [USED]);
     assert.deepEqual(await rootfsVersions(), [USED]);
     assert.deepEqual(await releaseVersions(), ['app/2']);
@@ -314,14 +339,32 @@ describe('refit clean-up against refit-director (test CPI)', { timeout: 300_000 
       'Deleted 0 release(s), 2 stemcell(s), 0 extra compiled package(s), 0 orphaned disk(s), 0 orphaned vm(s), 2 root filesystem(s)',
     );
 
-    // Nothing left to delete: a third run deletes nothing and the dry run lists nothing.
-    const again = await taskOf((await cli.ok(['--tty', '-n', 'clean-up', '--all'])).stdout);
-    assert.match(again.result, /^Deleted 0 release\(s\), 0 stemcell\(s\), /);
+    const disks = (await director.request({ path: '/disks' })).json<{ disk_cid: string }[]>();
+    assert.deepEqual(
+      disks.map((d) => d.disk_cid),
+      ['disk-orphan'],
+    );
+
+    // Only the orphaned disk is left. The test CPI has no delete_disk (disk deletion is tested
+    // in process, cleanup-task.test.ts): the call is made, fails, and the disk stays listed.
     const dry = (await director.request({ path: '/cleanup/dryrun?remove_all=true' })).json<{
       releases: unknown[];
       stemcells: unknown[];
       rootfs: unknown[];
+      orphaned_disks: { disk_cid: string }[];
     }>();
-    assert.deepEqual([dry.releases, dry.stemcells, dry.rootfs], [[], [], []]);
+    assert.deepEqual(
+      [dry.releases, dry.stemcells, dry.rootfs, dry.orphaned_disks.map((d) => d.disk_cid)],
+      [[], [], [], ['disk-orphan']],
+    );
+    const disk = await cli.run(['-n', 'clean-up', '--all']);
+    assert.equal(disk.code, 1, disk.stdout);
+    assert.match(disk.stdout, /Deleting orphaned disks: disk-orphan/);
+    const calls = (await readFile(join(work, 'cpi-state', 'calls.jsonl'), 'utf8'))
+      .split('\n')
+      .filter((line) => line.includes('"delete_disk"'))
+      .map((line) => (JSON.parse(line) as { arguments: unknown[] }).arguments[0]);
+    assert.deepEqual(calls, ['disk-orphan']);
+    assert.equal((await director.request({ path: '/disks' })).json<unknown[]>().length, 1);
   });
 });

@@ -1,4 +1,5 @@
 import { z } from 'zod';
+import { OrphanDiskItem } from './orphan-disks.ts';
 
 /** `POST /cleanup` body (BOSH's cleanup controller): what `clean-up [--all] [--keep-orphaned-disks]` asks. */
 export const CleanupRequest = z.object({
@@ -22,18 +23,6 @@ export const OrphanedVmAsRead = z.object({
 });
 export type OrphanedVmAsRead = z.infer<typeof OrphanedVmAsRead>;
 
-/** `orphaned_disks` element of the dry run (BOSH's `GET /disks` shape). */
-export const CleanupOrphanedDisk = z.object({
-  disk_cid: z.string(),
-  size: z.number(),
-  az: z.string().nullable(),
-  deployment_name: z.string(),
-  instance_name: z.string(),
-  cloud_properties: z.record(z.string(), z.unknown()).default({}),
-  orphaned_at: z.string(),
-});
-export type CleanupOrphanedDisk = z.infer<typeof CleanupOrphanedDisk>;
-
 /**
  * `GET /cleanup/dryrun?remove_all=&keep_orphaned_disks=`: what a clean-up would delete, in
  * BOSH's shape, plus Refit's generic stemcells (`rootfs`). Refit has no exported releases nor
@@ -55,7 +44,7 @@ export const CleanupDryRun = z.object({
   compiled_packages: z.array(
     z.object({ package_name: z.string(), stemcell_os: z.string(), stemcell_version: z.string() }),
   ),
-  orphaned_disks: z.array(CleanupOrphanedDisk),
+  orphaned_disks: z.array(OrphanDiskItem),
   orphaned_vms: z.array(OrphanedVmAsRead),
   exported_releases: z.array(z.string()),
   dns_blobs: z.array(z.string()),

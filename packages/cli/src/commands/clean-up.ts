@@ -63,7 +63,7 @@ export function cleanUpTables(plan: CleanupDryRun): TableData[] {
         text(d.disk_cid),
         text(d.deployment_name),
         text(d.instance_name),
-        text(String(d.size)),
+        text(d.size === null ? '' : String(d.size)),
       ]),
     ),
     table(

@@ -4,7 +4,7 @@ import { ReleaseStore } from '../releases/release-store.ts';
 import { matchKey, RootfsStore, type RootfsRecord } from '../rootfs/rootfs-store.ts';
 import { holderIsLive } from '../rootfs/stale-reservations.ts';
 import { StemcellStore, type StemcellRecord } from '../stemcells/stemcell-store.ts';
-import { listOrphanedVms, orphanedVmAsRead, type OrphanedVm } from './orphaned-vms.ts';
+import { listOrphanedVms, orphanedVmAsRead, rubyTime, type OrphanedVm } from './orphaned-vms.ts';
 import {
   pickCompiledPackages,
   pickReleases,
@@ -45,6 +45,7 @@ export interface OrphanedDiskToDelete {
   readonly deploymentName: string;
   readonly instanceName: string;
   readonly cloudProperties: Record<string, unknown>;
+  /** ISO 8601. */
   readonly orphanedAt: string;
 }
 
@@ -179,7 +180,7 @@ export function dryRunBody(plan: CleanupPlan): CleanupDryRun {
       deployment_name: d.deploymentName,
       instance_name: d.instanceName,
       cloud_properties: d.cloudProperties,
-      orphaned_at: d.orphanedAt,
+      orphaned_at: rubyTime(d.orphanedAt),
     })),
     orphaned_vms: plan.orphanedVms.map(orphanedVmAsRead),
     exported_releases: [],
@@ -192,9 +193,10 @@ export function dryRunBody(plan: CleanupPlan): CleanupDryRun {
   };
 }
 
-/** The stemcell and rootfs locks a clean-up of this plan takes, as their delete tasks do. */
+/** The stemcell, rootfs and orphaned disk locks a clean-up of this plan takes, as their delete tasks do. */
 export function artifactLocks(plan: CleanupPlan): string[] {
   const names = new Set<string>();
+  for (const d of plan.orphanedDisks) names.add(`lock:orphan_disk:${d.cid}`);
   for (const s of plan.stemcells) names.add(`lock:stemcells:${s.name}:${s.version}`);
   for (const r of plan.rootfs) names.add(`lock:rootfs:${r.name}:${r.version}`);
   return [...names].sort();

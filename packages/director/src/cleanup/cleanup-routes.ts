@@ -17,9 +17,9 @@ interface RouteDeps {
 /**
  * `POST /cleanup` with `{"config":{"remove_all":…,"keep_orphaned_disks":…}}` → 302 to a
  * `cleanup` task (`clean up` or `clean up all`). It holds the release lock (as BOSH's per
- * release lock: Refit's is one for all releases), the delete lock of each stemcell and rootfs
- * picked now and the lock of each deployment with orphaned VMs (one still recorded as a
- * leftover may be the new VM of a deploy in progress).
+ * release lock: Refit's is one for all releases), the delete lock of each stemcell, rootfs and
+ * orphaned disk picked now, and the lock of each deployment with orphaned VMs (a VM still
+ * recorded as a leftover may be the new VM of a deploy in progress).
  */
 function cleanupRoute(deps: RouteDeps): Route {
   return {
@@ -40,6 +40,7 @@ function cleanupRoute(deps: RouteDeps): Route {
           stemcells: [...new Set(plan.stemcells.map((s) => `${s.name}/${s.version}`))],
           rootfs: plan.rootfs.map((r) => `${r.name}/${r.version}`),
           deployments,
+          disks: plan.orphanedDisks.map((d) => d.cid),
         },
       };
       const taskId = await deps.tasks.enqueue({

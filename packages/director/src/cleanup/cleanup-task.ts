@@ -22,6 +22,7 @@ export const CleanupParams = z.object({
     stemcells: z.array(z.string()),
     rootfs: z.array(z.string()),
     deployments: z.array(z.string()),
+    disks: z.array(z.string()).default([]),
   }),
 });
 export type CleanupParams = z.infer<typeof CleanupParams>;
@@ -29,7 +30,7 @@ export type CleanupParams = z.infer<typeof CleanupParams>;
 type Deps = Pick<DirectorDeps, 'db' | 'cloud' | 'blobstore' | 'events'>;
 
 /** Deletes one orphaned disk (the disks module's deletion), when the director has them. */
-export type OrphanedDiskDeleter = (cid: string, signal: AbortSignal) => Promise<void>;
+export type OrphanedDiskDeleter = (cid: string, ctx: Pick<TaskContext, 'signal' | 'cpi'>) => Promise<void>;
 
 export interface CleanupDisks {
   readonly list: OrphanedDisksSource;
@@ -76,11 +77,13 @@ function coveredByLocks(plan: CleanupPlan, locked: CleanupParams['locked']): Cle
   const stemcells = new Set(locked.stemcells);
   const rootfs = new Set(locked.rootfs);
   const deployments = new Set(locked.deployments);
+  const disks = new Set(locked.disks);
   const [covered, waiting] = partition(plan.stemcells, (s) => stemcells.has(`${s.name}/${s.version}`));
   return {
     ...plan,
     orphanedVms: plan.orphanedVms.filter((vm) => deployments.has(vm.deployment)),
     stemcells: covered,
+    orphanedDisks: plan.orphanedDisks.filter((d) => disks.has(d.cid)),
     // A compiled package a stemcell left for later could still use stays with it.
     compiledPackages: plan.compiledPackages.filter(
       (c) =>
@@ -193,7 +196,7 @@ async function deleteOrphanedDisks(
   if (disks === null) return 0;
   for (const disk of plan.orphanedDisks) {
     ctx.signal.throwIfAborted();
-    await stage.task(disk.cid, () => disks.delete(disk.cid, ctx.signal));
+    await stage.task(disk.cid, () => disks.delete(disk.cid, ctx));
   }
   return plan.orphanedDisks.length;
 }
