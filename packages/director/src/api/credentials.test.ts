@@ -1,5 +1,5 @@
 import assert from 'node:assert/strict';
-import { mkdtemp, readFile, rm, stat, writeFile } from 'node:fs/promises';
+import { mkdtemp, readdir, readFile, rm, stat, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, it } from 'node:test';
@@ -31,6 +31,7 @@ describe('credentials', () => {
       assert.equal((await stat(join(dir, 'credentials.json'))).mode & 0o777, 0o600);
       assert.deepEqual(JSON.parse(await readFile(join(dir, 'credentials.json'), 'utf8')), made);
       assert.deepEqual(await loadOrCreateCredentials(dir), made);
+      assert.deepEqual(await readdir(dir), ['credentials.json'], 'written aside, nothing left over');
       await writeFile(join(dir, 'credentials.json'), '{"client":""}');
       await assert.rejects(loadOrCreateCredentials(dir), /not a valid credentials file/);
     } finally {

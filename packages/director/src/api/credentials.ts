@@ -1,5 +1,5 @@
 import { createHash, randomBytes, timingSafeEqual } from 'node:crypto';
-import { readFile, writeFile } from 'node:fs/promises';
+import { link, readFile, rm, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { z } from 'zod';
 
@@ -18,7 +18,15 @@ export async function loadOrCreateCredentials(stateDir: string): Promise<Credent
     }
   }
   const credentials = { client: 'admin', client_secret: randomBytes(24).toString('base64url') };
-  await writeFile(path, `${JSON.stringify(credentials)}\n`, { mode: 0o600, flag: 'wx' });
+  // Written aside and linked into place (link, unlike rename, never replaces an existing file):
+  // the health monitor reads this file, and a crash mid-write must not leave it empty.
+  const tmp = `${path}.${process.pid}.tmp`;
+  await writeFile(tmp, `${JSON.stringify(credentials)}\n`, { mode: 0o600 });
+  try {
+    await link(tmp, path);
+  } finally {
+    await rm(tmp, { force: true });
+  }
   return credentials;
 }
 

@@ -1,5 +1,5 @@
 import { randomBytes, webcrypto } from 'node:crypto';
-import { readFile, writeFile } from 'node:fs/promises';
+import { readFile, rename, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 
 /** PEM text of the director's TLS identity; `caPem` is what clients trust (`DIR/ca.pem`). */
@@ -30,12 +30,19 @@ export async function loadOrCreateTlsMaterial(stateDir: string): Promise<TlsMate
   const [caPem = null, certPem = null, keyPem = null] = existing;
   if (caPem !== null && certPem !== null && keyPem !== null) return { caPem, certPem, keyPem };
   const made = await createTlsMaterial();
-  await writeFile(paths.caKey, made.caKeyPem, { mode: 0o600 });
-  await writeFile(paths.key, made.keyPem, { mode: 0o600 });
-  await writeFile(paths.cert, made.certPem, { mode: 0o644 });
+  await writeAside(paths.caKey, made.caKeyPem, 0o600);
+  await writeAside(paths.key, made.keyPem, 0o600);
+  await writeAside(paths.cert, made.certPem, 0o644);
   // ca.pem last: its presence means the set is complete.
-  await writeFile(paths.ca, made.caPem, { mode: 0o644 });
+  await writeAside(paths.ca, made.caPem, 0o644);
   return { caPem: made.caPem, certPem: made.certPem, keyPem: made.keyPem };
+}
+
+/** Written aside and renamed: a reader (the health monitor, a CLI) never sees a file half-written. */
+async function writeAside(path: string, text: string, mode: number): Promise<void> {
+  const tmp = `${path}.${process.pid}.tmp`;
+  await writeFile(tmp, text, { mode });
+  await rename(tmp, path);
 }
 
 async function readIfExists(path: string): Promise<string | null> {
