@@ -1,11 +1,14 @@
 // Persistent disk migration and vm_strategy create-swap-delete with REAL refit-cpi-local VMs and
 // the real agent: 2 instances whose job writes 4 KiB of random data on its persistent disk.
 // Growing `persistent_disk` migrates every disk in place (same VMs, new disk CIDs of the new
-// size, old disks gone from the CPI, same bytes); a stemcell bump with create-swap-delete gives
-// every instance a new VM (with a fresh IP) created before the old one is deleted, with the same
-// disk and bytes, and leaves no VM behind.
+// size, same bytes; the old disks orphaned, as BOSH does); a stemcell bump with create-swap-delete
+// gives every instance a new VM (with a fresh IP) created before the old one is deleted, with the
+// same disk and bytes, and leaves no VM behind; an orphan attached back onto a stopped instance
+// (attach-disk) is its disk again, bytes intact; delete-deployment orphans the rest, and deleting
+// the orphans leaves no disk.
 import assert from 'node:assert/strict';
-import { readFile } from 'node:fs/promises';
+import { randomBytes } from 'node:crypto';
+import { readFile, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { stringify } from 'yaml';
@@ -14,6 +17,7 @@ import {
   buildStemcell,
   loopJob,
   oneAzCloudConfig,
+  sha256,
   skipUnlessRoot,
   startedTasks,
   VmLab,
@@ -80,7 +84,15 @@ describe('persistent disk migration and create-swap-delete with real VMs', { ski
         size_mib: number;
       }
     ).size_mib;
-  const checksums = async () => [...(await need().diskData()).values()].sort();
+  /** The data checksums of the deployment's current disks. */
+  const checksums = async () => {
+    const data = await need().diskData();
+    return [...(await instances()).values()].map((r) => data.get(r.disk_cid ?? '') ?? '-').sort();
+  };
+  const orphanDisks = async () =>
+    (await need().director.request('GET', '/disks?orphaned=true')).json<
+      { disk_cid: string; instance_name: string; size: number }[]
+    >();
 
   before(async () => {
     lab = await VmLab.start('disk-vms');
@@ -114,7 +126,7 @@ describe('persistent disk migration and create-swap-delete with real VMs', { ski
     assert.equal((await checksums()).length, 2);
   });
 
-  it('a bigger persistent_disk migrates each disk: same VM, new disk of the new size, same bytes, old disk gone', async () => {
+  it('a bigger persistent_disk migrates each disk: same VM, new disk of the new size, same bytes, old disk orphaned', async () => {
     const before = await instances();
     const data = await checksums();
     const oldDisks = [...before.values()].map((r) => r.disk_cid);
@@ -130,10 +142,12 @@ describe('persistent disk migration and create-swap-delete with real VMs', { ski
       assert.equal(now?.job_state, 'running');
     }
     const hostDisks = await need().hostDisks();
-    assert.deepEqual(hostDisks, [...after.values()].map((r) => r.disk_cid).sort());
-    assert.ok(
-      oldDisks.every((cid) => cid !== null && !hostDisks.includes(cid)),
-      'old disks deleted',
+    assert.deepEqual(hostDisks, [...[...after.values()].map((r) => r.disk_cid), ...oldDisks].sort());
+    const orphans = await orphanDisks();
+    assert.deepEqual(
+      orphans.map((o) => [o.disk_cid, o.instance_name, o.size]).sort(),
+      [...before.values()].map((r) => [r.disk_cid, `web/${r.id}`, 64]).sort(),
+      'old disks orphaned, not deleted',
     );
     assert.deepEqual(await checksums(), data, 'the data was copied, not written again');
     assert.equal((cpi.match(/create_disk/g) ?? []).length >= 2, true, cpi);
@@ -170,11 +184,55 @@ describe('persistent disk migration and create-swap-delete with real VMs', { ski
     assert.deepEqual(await need().hostVms(), [...after.values()].map((r) => r.vm_cid).sort(), 'no VM left');
   });
 
-  it('delete-deployment leaves no VM and no disk', async () => {
+  it('attach-disk puts an orphan back onto a stopped instance: its disk again, bytes intact', async () => {
     const director = need().director;
+    const [id, row] = [...(await instances()).entries()][0] ?? assert.fail('no instance');
+    const orphan = (await orphanDisks()).find((o) => o.instance_name === `web/${id}`)?.disk_cid ?? '';
+    assert.notEqual(orphan, '');
+    // Bytes only the orphan holds (written on the host while it is attached nowhere).
+    const bytes = randomBytes(4096);
+    await writeFile(join(need().cpiState, 'disks', orphan, 'data', 'web', 'data'), bytes);
+    const running = await director.request(
+      'PUT',
+      `/disks/${orphan}/attachments?deployment=ddep&job=web&instance_id=${id}`,
+    );
+    const refused = await director.waitTask(director.taskOf(running), 60_000);
+    assert.equal(refused.state, 'error', 'a running instance is refused');
+    const stopped = await need().put(`/deployments/ddep/jobs/web/${id}?state=stopped`);
+    assert.equal(stopped.task.state, 'done', stopped.events);
+    const attached = await need().put(
+      `/disks/${orphan}/attachments?deployment=ddep&job=web&instance_id=${id}`,
+    );
+    assert.equal(attached.task.state, 'done', attached.events);
+    assert.deepEqual(await need().cpi('get_disks', [row.vm_cid]), [orphan], 'attached on the IaaS');
+    const orphans = (await orphanDisks()).map((o) => o.disk_cid);
+    assert.ok(orphans.includes(row.disk_cid ?? ''), 'the disk it had is orphaned');
+    assert.ok(!orphans.includes(orphan));
+    // Started: the manifest's disk is bigger, so the disk is migrated, its bytes with it (as BOSH).
+    const started = await need().put(`/deployments/ddep/jobs/web/${id}?state=started`);
+    assert.equal(started.task.state, 'done', started.events);
+    const now = (await instances()).get(id);
+    assert.equal(now?.job_state, 'running');
+    assert.equal(
+      (await need().diskData()).get(now?.disk_cid ?? ''),
+      sha256(bytes),
+      "the orphan's bytes are the instance's data",
+    );
+  });
+
+  it('delete-deployment orphans the disks; deleting the orphans leaves no VM and no disk', async () => {
+    const director = need().director;
+    const disks = await need().hostDisks();
     const id = director.taskOf(await director.request('DELETE', '/deployments/ddep'));
     assert.equal((await director.waitTask(id, 120_000)).state, 'done', await director.output(id, 'event'));
     assert.deepEqual(await need().hostVms(), []);
+    const orphans = (await orphanDisks()).map((o) => o.disk_cid).sort();
+    assert.deepEqual(orphans, disks, 'every disk kept, orphaned');
+    for (const cid of orphans) {
+      const deleted = director.taskOf(await director.request('DELETE', `/disks/${cid}`));
+      assert.equal((await director.waitTask(deleted, 60_000)).state, 'done');
+    }
+    assert.deepEqual(await orphanDisks(), []);
     assert.deepEqual(await need().hostDisks(), []);
   });
 });
