@@ -1,11 +1,13 @@
 import assert from 'node:assert/strict';
 import { mkdtemp, readFile, rm, stat, writeFile } from 'node:fs/promises';
+import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { ErrorBody, Info } from '@refit/protocol';
 import {
   directorBackends,
+  freePort,
   runDirectorExpectingFailure,
   startDirector,
   type DirectorProcess,
@@ -170,6 +172,31 @@ describe('director config errors', () => {
       assert.equal(usage.code, 2);
       assert.match(usage.stderr, /--state-dir is required/);
     } finally {
+      await rm(dir, { recursive: true, force: true });
+    }
+  });
+});
+
+describe('the director test harness', () => {
+  it('starts the director again on another port when the one it picked was taken meanwhile', async () => {
+    const dir = await mkdtemp(join(tmpdir(), 'refit-e2e-port-'));
+    // What another suite of the other lane may do between our pick and the director's bind.
+    const squatter = createServer();
+    await new Promise<void>((ok) => squatter.listen(0, '127.0.0.1', ok));
+    const taken = (squatter.address() as { port: number }).port;
+    const picks = [taken];
+    let director: DirectorProcess | undefined;
+    try {
+      director = await startDirector({
+        stateDir: join(dir, 'state'),
+        pickPort: () => Promise.resolve(picks.shift() ?? freePort()),
+      });
+      assert.equal(picks.length, 0, 'the taken port was tried first');
+      assert.notEqual(director.port, taken);
+      assert.equal((await director.request({ path: '/info', anonymous: true })).status, 200);
+    } finally {
+      await director?.stop();
+      await new Promise<void>((ok) => squatter.close(() => ok()));
       await rm(dir, { recursive: true, force: true });
     }
   });

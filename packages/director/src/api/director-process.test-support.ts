@@ -56,12 +56,7 @@ export interface SpawnedDirector {
   readonly stderr: () => string;
 }
 
-/**
- * Spawns `command args… --state-dir DIR --port P [--config FILE]` (the bin wrapper, or Node with
- * main.ts) and waits for `director ready: https://127.0.0.1:P`; rejects with its stderr if it
- * exits first or is not ready in time (then it is killed).
- */
-export async function spawnDirector(options: {
+export interface SpawnDirectorOptions {
   readonly command: string;
   readonly args?: readonly string[];
   readonly stateDir: string;
@@ -69,8 +64,31 @@ export async function spawnDirector(options: {
   readonly port?: number;
   readonly env?: Readonly<Record<string, string>>;
   readonly readyTimeoutMs?: number;
-}): Promise<SpawnedDirector> {
-  const port = options.port ?? (await freePort());
+  /** How a port is picked when `port` is not given (default freePort). */
+  readonly pickPort?: () => Promise<number>;
+}
+
+/** The director exited before ready because its port was taken. */
+class PortTaken extends Error {}
+
+/**
+ * Spawns `command args… --state-dir DIR --port P [--config FILE]` (the bin wrapper, or Node with
+ * main.ts) and waits for `director ready: https://127.0.0.1:P`; rejects with its stderr if it
+ * exits first or is not ready in time (then it is killed). Without `port`, a free one is picked;
+ * another process may bind it before the director does (the test lanes run side by side), so a
+ * director that exits on EADDRINUSE is started again on another port.
+ */
+export async function spawnDirector(options: SpawnDirectorOptions): Promise<SpawnedDirector> {
+  for (let attempt = 1; ; attempt += 1) {
+    try {
+      return await spawnOnce(options, options.port ?? (await (options.pickPort ?? freePort)()));
+    } catch (error) {
+      if (!(error instanceof PortTaken) || options.port !== undefined || attempt >= 5) throw error;
+    }
+  }
+}
+
+async function spawnOnce(options: SpawnDirectorOptions, port: number): Promise<SpawnedDirector> {
   const args = [...(options.args ?? []), '--state-dir', options.stateDir, '--port', String(port)];
   if (options.configFile !== undefined) args.push('--config', options.configFile);
   const child = spawn(options.command, args, {
@@ -100,7 +118,8 @@ export async function spawnDirector(options: {
     child.stdout.on('data', check);
     void exited.then(({ code, signal }) => {
       clearTimeout(timer);
-      fail(new Error(`director exited (${code ?? signal}) before ready:\n${err}`));
+      const message = `director exited (${code ?? signal}) before ready:\n${err}`;
+      fail(err.includes('EADDRINUSE') ? new PortTaken(message) : new Error(message));
     });
   });
   const ca = await readFile(join(options.stateDir, 'ca.pem'), 'utf8');
@@ -120,13 +139,9 @@ export async function spawnDirector(options: {
 }
 
 /** Spawns the director (its bin wrapper) and waits for its ready line. */
-export async function startDirector(options: {
-  readonly stateDir: string;
-  readonly configFile?: string;
-  readonly port?: number;
-  readonly env?: Readonly<Record<string, string>>;
-  readonly readyTimeoutMs?: number;
-}): Promise<DirectorProcess> {
+export async function startDirector(
+  options: Omit<SpawnDirectorOptions, 'command' | 'args'>,
+): Promise<DirectorProcess> {
   const spawned = await spawnDirector({ command: DIRECTOR_BIN, ...options });
   const { port, ca, auth, child, exited } = spawned;
   return {
