@@ -4,7 +4,8 @@
 // with persistent disks. Deploy; change a property (in place, same CIDs); bump the stemcell
 // (every VM recreated, canary first, persistent data intact); a job failing on the canary stops
 // the rollout; a fixed deploy converges; restart / stop --hard / start / recreate; bad input
-// refused before any VM is touched; delete-deployment leaves nothing behind.
+// refused before any VM is touched; delete-deployment orphans the disks and, once they are
+// deleted (`DELETE /disks/<cid>`), leaves nothing behind.
 import assert from 'node:assert/strict';
 import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
@@ -378,12 +379,26 @@ describe('deploy with real refit-cpi-local VMs', { skip: skipUnlessRoot }, () =>
     assert.deepEqual(await hostVms(), vms, 'no VM created or deleted');
   });
 
-  it('delete-deployment leaves nothing behind', async () => {
+  it('delete-deployment orphans the disks (as BOSH); once they are deleted nothing is left behind', async () => {
     const rows = await instances();
+    const disks = await hostDisks();
+    assert.equal(disks.length, 3);
     const { id } = { id: director.taskOf(await director.request('DELETE', '/deployments/dep')) };
     const task = await director.waitTask(id, 120_000);
     assert.equal(task.state, 'done', await director.output(id, 'event'));
     assert.deepEqual(await hostVms(), []);
+    assert.deepEqual(await hostDisks(), disks, 'the disks are kept, orphaned');
+    const orphans = (await director.request('GET', '/disks?orphaned=true')).json<
+      { disk_cid: string; deployment_name: string; instance_name: string }[]
+    >();
+    assert.deepEqual(orphans.map((o) => o.disk_cid).sort(), disks);
+    assert.deepEqual(orphans.map((o) => o.instance_name).sort(), rows.map((r) => `${r.job}/${r.id}`).sort());
+    assert.ok(orphans.every((o) => o.deployment_name === 'dep'));
+    for (const disk of disks) {
+      const deleted = director.taskOf(await director.request('DELETE', `/disks/${disk}`));
+      assert.equal((await director.waitTask(deleted, 60_000)).state, 'done');
+    }
+    assert.deepEqual((await director.request('GET', '/disks?orphaned=true')).json(), []);
     assert.deepEqual(await hostDisks(), []);
     assert.deepEqual(await agentNatsUsers(), [], 'every per-agent NATS user revoked');
     for (const r of rows) assert.deepEqual(await processesMentioning(`refit-deploy-web-${r.id}`), []);
