@@ -74,7 +74,7 @@ async function start(config: DirectorConfig, log: DirectorLog): Promise<() => Pr
   const features = directorFeatures(process.env, [
     blobsForAgentsFeature(agentBlobCredentials),
     deploymentsFeature({ agents: () => agents }),
-    disksFeature({ agents: () => agents }),
+    disksFeature({ agents: () => agents }, config.orphanedDiskCleanup),
     cloudCheckFeature({
       agents: () => agents,
       autoFixStatefulNodes: config.scanAndFix.autoFixStatefulNodes,

@@ -40,6 +40,7 @@ describe('director config', () => {
     assert.deepEqual(config.cpi.args, []);
     assert.equal(config.cpi.generatedConfig, null);
     assert.deepEqual(config.scanAndFix, { autoFixStatefulNodes: false });
+    assert.deepEqual(config.orphanedDiskCleanup, { maxOrphanedAgeDays: 5, intervalMs: 1_800_000 });
     assert.ok(Object.isFrozen(config));
   });
 
@@ -62,7 +63,8 @@ describe('director config', () => {
     const config = await withFile(
       'name: d1\nport: 8443\nworkers: 5\nlog_level: debug\ndb: {url: "postgres://x@127.0.0.1/db"}\n' +
         'cpi: {name: local, executable: bin/cpi, args: [-c, x], timeout_seconds: 2.5}\nblobstore: {dir: blobs}\n' +
-        'scan_and_fix: {auto_fix_stateful_nodes: true}\n',
+        'scan_and_fix: {auto_fix_stateful_nodes: true}\n' +
+        'disks: {max_orphaned_age_in_days: 2, cleanup_interval_seconds: 60}\n',
     );
     assert.deepEqual(
       { ...config, cpi: { ...config.cpi } },
@@ -82,6 +84,7 @@ describe('director config', () => {
         },
         blobstoreDir: join(dir, 'blobs'),
         scanAndFix: { autoFixStatefulNodes: true },
+        orphanedDiskCleanup: { maxOrphanedAgeDays: 2, intervalMs: 60_000 },
       },
     );
   });
@@ -104,6 +107,10 @@ describe('director config', () => {
     await assert.rejects(
       withFile('scan_and_fix: {fix_stateful: true}\n'),
       /config\.yml: scan_and_fix\.fix_stateful: unknown key/,
+    );
+    await assert.rejects(
+      withFile('disks: {max_orphaned_age_in_days: -1}\n'),
+      /config\.yml: disks\.max_orphaned_age_in_days: /,
     );
     await assert.rejects(withFile('a: [\n'), /config\.yml: not valid YAML/);
     await assert.rejects(withFile('- 1\n'), /config\.yml: \(top level\): expected object/);

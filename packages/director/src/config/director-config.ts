@@ -45,6 +45,15 @@ const ConfigFile = z.strictObject({
   // BOSH's `scan_and_fix.auto_fix_stateful_nodes` (default false): whether the health monitor's
   // scan_and_fix also recreates instances that have a persistent disk.
   scan_and_fix: z.strictObject({ auto_fix_stateful_nodes: z.boolean().optional() }).optional(),
+  // BOSH's `director.disks.max_orphaned_age_in_days` (default 5): orphaned disks older than that
+  // are deleted by a timer every `cleanup_interval_seconds` (default 1800, BOSH's half-hourly
+  // `cleanup_schedule`; 0: never).
+  disks: z
+    .strictObject({
+      max_orphaned_age_in_days: z.number().nonnegative().optional(),
+      cleanup_interval_seconds: z.number().nonnegative().optional(),
+    })
+    .optional(),
 });
 
 /** A NATS user and password. */
@@ -86,6 +95,8 @@ export interface DirectorConfig {
   readonly nats?: NatsConfig;
   /** `scan_and_fix` (the health monitor's resurrection) also fixes instances with persistent disks. */
   readonly scanAndFix: { readonly autoFixStatefulNodes: boolean };
+  /** Orphaned disks older than `maxOrphanedAgeDays` are deleted every `intervalMs` (0: never). */
+  readonly orphanedDiskCleanup: { readonly maxOrphanedAgeDays: number; readonly intervalMs: number };
   /** Absent when the file has no `agent` key: 45 s per reply, get_task every 1 s, 600 s wait. */
   readonly agent?: {
     readonly replyTimeoutMs: number;
@@ -228,6 +239,10 @@ export async function loadDirectorConfig(
     blobstoreDir:
       file.blobstore === undefined ? join(stateDir, 'blobstore') : resolve(baseDir, file.blobstore.dir),
     scanAndFix: Object.freeze({ autoFixStatefulNodes: file.scan_and_fix?.auto_fix_stateful_nodes ?? false }),
+    orphanedDiskCleanup: Object.freeze({
+      maxOrphanedAgeDays: file.disks?.max_orphaned_age_in_days ?? 5,
+      intervalMs: Math.round((file.disks?.cleanup_interval_seconds ?? 1800) * 1000),
+    }),
   };
   const nats = natsConfig(fileLabel(commandLine), file.nats, baseDir);
   return Object.freeze({
