@@ -29,25 +29,34 @@ export class NatsServer {
     this.password = password;
   }
 
+  /**
+   * The port is picked free, then bound by nats-server: when another process took it in between
+   * (the test lanes run side by side), nats-server exits and another port is tried.
+   */
   static async start(signal: AbortSignal): Promise<NatsServer> {
-    const port = await freePort();
-    const password = randomBytes(12).toString('hex');
-    const child = spawn(
-      'nats-server',
-      ['-a', '127.0.0.1', '-p', String(port), '--user', 'refit', '--pass', password],
-      {
-        stdio: ['ignore', 'ignore', 'pipe'],
-      },
-    );
-    const server = new NatsServer(child, port, password);
-    let stderr = '';
-    child.stderr?.on('data', (d: Buffer) => (stderr += d.toString()));
-    while (!stderr.includes('Server is ready')) {
-      if (child.exitCode !== null) throw new Error(`nats-server exited: ${stderr}`);
-      signal.throwIfAborted();
-      await new Promise((r) => setTimeout(r, 20));
+    for (let attempt = 1; ; attempt += 1) {
+      const port = await freePort();
+      const password = randomBytes(12).toString('hex');
+      const child = spawn(
+        'nats-server',
+        ['-a', '127.0.0.1', '-p', String(port), '--user', 'refit', '--pass', password],
+        {
+          stdio: ['ignore', 'ignore', 'pipe'],
+        },
+      );
+      const server = new NatsServer(child, port, password);
+      let stderr = '';
+      child.stderr?.on('data', (d: Buffer) => (stderr += d.toString()));
+      while (!stderr.includes('Server is ready') && child.exitCode === null) {
+        if (signal.aborted) child.kill('SIGKILL');
+        signal.throwIfAborted();
+        await new Promise((r) => setTimeout(r, 20));
+      }
+      if (child.exitCode === null) return server;
+      if (!stderr.includes('address already in use') || attempt >= 5) {
+        throw new Error(`nats-server exited: ${stderr}`);
+      }
     }
-    return server;
   }
 
   /** The URL with credentials, as agent settings carry it. */
