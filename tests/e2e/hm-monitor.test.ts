@@ -14,7 +14,7 @@ import { DirectorStandIn } from '../../packages/hm/src/testing/director-stand-in
 import { HeartbeatLoad, type ImpersonatedAgent } from '../../packages/hm/src/testing/heartbeat-load.ts';
 import { HmProcess } from '../../packages/hm/src/testing/hm-process.ts';
 import { waitFor } from '../../packages/hm/src/test-support.ts';
-import { NatsServer } from './vm-harness/nats-server.ts';
+import { NatsServer } from './support/nats-server.ts';
 
 const agents: ImpersonatedAgent[] = [1, 2, 3, 4, 5].map((n) => ({
   agentId: `agent-${n}`,
