@@ -17,6 +17,7 @@ import {
   type DirectorProcess,
 } from '../../packages/director/src/api/director-process.test-support.ts';
 import { stemcellTgz, sha1 } from '../../packages/director/src/stemcells/upload-fixtures.test-support.ts';
+import { createTestCpi } from '@refit/testkit/cpi/test-cpi-fixture.ts';
 
 const run = promisify(execFile);
 const repo = join(import.meta.dirname, '..', '..');
@@ -62,10 +63,12 @@ describe('the stock bosh CLI v7 against refit-director', { skip, timeout: 180_00
 
   before(async () => {
     dir = await mkdtemp(join(tmpdir(), 'refit-stock-cli-'));
+    // The test CPI with its state in this suite's dir (without --config: $TMPDIR/refit-test-cpi).
+    const cpi = await createTestCpi(join(dir, 'cpi'));
     const config = join(dir, 'director.yml');
     await writeFile(
       config,
-      `cpi: {name: test-cpi, executable: ${join(repo, 'packages/testkit/bin/test-cpi')}}\n`,
+      `cpi: ${JSON.stringify({ name: 'test-cpi', executable: cpi.command, args: cpi.args })}\n`,
     );
     director = await startDirector({ stateDir: join(dir, 'state'), configFile: config });
     const tarball = await stemcellTgz({ name: 'stock-stemcell', version: '2.1' });

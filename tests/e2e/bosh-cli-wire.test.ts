@@ -4,18 +4,20 @@
 // CLI's structs: a wrong JSON type here is a CLI that fails there.
 import { after, before, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
-import { spawn, type ChildProcess } from 'node:child_process';
-import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import type { ChildProcess } from 'node:child_process';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { request } from 'node:https';
-import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { createGzip } from 'node:zlib';
 import { createHash } from 'node:crypto';
 import { pack } from 'tar-stream';
 import { z } from 'zod';
-
-const repo = join(import.meta.dirname, '..', '..');
+import { createTestCpi } from '@refit/testkit/cpi/test-cpi-fixture.ts';
+import {
+  DIRECTOR_BIN,
+  spawnDirector,
+} from '../../packages/director/src/api/director-process.test-support.ts';
 
 // Go-strict shapes: what the CLI's structs accept (bosh-cli-observed.md, "Response shapes").
 const nullableInt = z.number().int().nullable().optional();
@@ -89,17 +91,6 @@ let stateDir: string;
 let port: number;
 let ca: string;
 let auth: string;
-
-async function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const server = createServer();
-    server.once('error', reject);
-    server.listen(0, '127.0.0.1', () => {
-      const address = server.address();
-      server.close(() => resolve(typeof address === 'object' && address ? address.port : 0));
-    });
-  });
-}
 
 function call(
   method: string,
@@ -177,35 +168,24 @@ async function stemcellTarball(name: string, version: string): Promise<Buffer> {
 describe('the requests of the stock bosh CLI v7', { timeout: 120_000 }, () => {
   before(async () => {
     stateDir = mkdtempSync(join(tmpdir(), 'refit-wire-'));
-    port = await freePort();
-    // This test is about the HTTP surface, so it uses the small test CPI rather than VMs.
+    // This test is about the HTTP surface, so it uses the small test CPI rather than VMs, with
+    // its state in this suite's dir (without --config it would share $TMPDIR/refit-test-cpi).
+    const cpi = await createTestCpi(join(stateDir, 'cpi'));
     const config = join(stateDir, 'director.yml');
     writeFileSync(
       config,
-      `cpi: {name: test-cpi, executable: ${join(repo, 'packages/testkit/bin/test-cpi')}}\n`,
+      `cpi: ${JSON.stringify({ name: 'test-cpi', executable: cpi.command, args: cpi.args })}\n`,
     );
-    const args = ['--state-dir', join(stateDir, 'state'), '--port', String(port), '--config', config];
-    director = spawn(join(repo, 'packages/director/bin/refit-director'), args, {
-      stdio: ['ignore', 'pipe', 'inherit'],
+    // spawnDirector picks the port, and another if it was taken before the director bound it.
+    const spawned = await spawnDirector({
+      command: DIRECTOR_BIN,
+      stateDir: join(stateDir, 'state'),
+      configFile: config,
     });
-    await new Promise<void>((resolve, reject) => {
-      const timer = setTimeout(() => reject(new Error('director not ready within 30 s')), 30_000);
-      let seen = '';
-      director.stdout?.on('data', (chunk: Buffer) => {
-        seen += chunk.toString();
-        if (seen.includes(`director ready: https://127.0.0.1:${port}`)) {
-          clearTimeout(timer);
-          resolve();
-        }
-      });
-      director.once('exit', (code) => reject(new Error(`director exited ${code} before ready`)));
-    });
-    ca = readFileSync(join(stateDir, 'state', 'ca.pem'), 'utf8');
-    const creds = JSON.parse(readFileSync(join(stateDir, 'state', 'credentials.json'), 'utf8')) as Record<
-      string,
-      string
-    >;
-    auth = `Basic ${Buffer.from(`${creds.client}:${creds.client_secret}`).toString('base64')}`;
+    director = spawned.child;
+    port = spawned.port;
+    ca = spawned.ca;
+    auth = `Basic ${Buffer.from(`${spawned.auth.client}:${spawned.auth.secret}`).toString('base64')}`;
   });
   after(() => {
     director?.kill('SIGKILL');
