@@ -194,6 +194,8 @@ describe('director: NATS and blobs for VMs', () => {
 
   it('restarts nats-server when it dies', async () => {
     const pid = await natsPid(stateDir);
+    // An empty or missing pid file reads as 0, and kill(0) would SIGKILL this test's own group.
+    assert.ok(pid > 0 && alive(pid), `not a live nats-server pid: ${pid}`);
     process.kill(pid, 'SIGKILL');
     await waitFor('a new nats-server', async () => {
       const now = await natsPid(stateDir);
