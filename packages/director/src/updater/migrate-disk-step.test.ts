@@ -152,6 +152,21 @@ describe('updateDeployment: persistent disk migration', () => {
     assert.deepEqual(h.cloud.vms.get('vm-1')?.disks, new Set(['disk-2']));
   });
 
+  it('deploy --recreate-persistent-disks: in place, as BOSH, the data migrated to a new disk of the same size', async () => {
+    const h = harness();
+    const same = bigGroup(1);
+    const plan = replan(same, same, { planOptions: { recreatePersistentDisks: true } });
+    assert.equal(plan.instanceGroups[0]!.instances[0]!.action, 'update-in-place');
+    await run(h, plan);
+    assert.deepEqual(
+      h.cloud.calls.filter((c) => c.method === 'create_disk').map((c) => c.args.slice(0, 2)),
+      [[1024, {}]],
+    );
+    assert.equal(h.agents.calls.filter((c) => c.method === 'migrate_disk').length, 1);
+    assert.deepEqual([...h.store.orphans.keys()], ['disk-id-0'], 'the old disk orphaned');
+    assert.notEqual(h.store.instances.get('id-0')?.disk?.cid, 'disk-id-0');
+  });
+
   it('persistent_disk removed: the disk is unmounted, detached, removed, then orphaned, never deleted', async () => {
     const h = harness();
     const plan = replan(bigGroup(1), bigGroup(1, { persistent_disk: 0 }));

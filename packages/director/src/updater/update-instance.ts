@@ -185,9 +185,11 @@ async function converge(
       disk = await createDiskStep(deps, plan, vm);
       await attachDiskStep(deps, plan, vm, disk.cid);
     } else if (
+      plan.changes.has(Change.recreatePersistentDisks) ||
       disk.size !== plan.persistentDisk.size ||
       JSON.stringify(disk.cloudProperties) !== JSON.stringify(plan.persistentDisk.cloudProperties)
     ) {
+      // `deploy --recreate-persistent-disks`: a new disk with the data copied, as a resize does.
       disk = await migrateDiskStep(deps, plan, vm, disk);
     }
   } else if (disk !== null) {
