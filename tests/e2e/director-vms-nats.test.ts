@@ -86,7 +86,12 @@ describe('director: NATS and blobs for VMs', () => {
     const mbus = new URL(cpi.agent.mbus);
     assert.equal(mbus.hostname, '127.0.0.1');
     await assert.rejects(connect({ servers: mbus.host, timeout: 2000, reconnect: false }));
-    const nc = await connect({ servers: mbus.host, user: mbus.username, pass: mbus.password, timeout: 2000 });
+    const nc = await connect({
+      servers: mbus.host,
+      user: mbus.username,
+      pass: mbus.password,
+      timeout: 10_000,
+    });
     await nc.close();
     // No secret in the director's log or output.
     const logText =

@@ -55,7 +55,7 @@ describe('per-agent NATS users on a real nats-server', () => {
       servers: `127.0.0.1:${server.port}`,
       user,
       pass,
-      timeout: 2000,
+      timeout: 10_000,
       reconnect: false,
     });
     open.push(nc);

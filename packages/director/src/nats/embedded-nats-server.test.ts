@@ -29,8 +29,11 @@ async function delivered(
   to: NatsConnection,
   pattern: string,
   subject: string,
+  expected: boolean,
 ): Promise<boolean> {
-  const sub = to.subscribe(pattern, { max: 1, timeout: 500 });
+  // A delivery that must happen gets 10 s (nats-server is another process on a loaded machine);
+  // one that must not happen would have arrived before `from.flush()` returned: 0.5 s suffices.
+  const sub = to.subscribe(pattern, { max: 1, timeout: expected ? 10_000 : 500 });
   await to.flush();
   from.publish(subject, 'x');
   await from.flush().catch(() => {});
@@ -51,7 +54,7 @@ describe('EmbeddedNatsServer', () => {
       servers: `127.0.0.1:${server.port}`,
       user: who.user,
       pass: who.password,
-      timeout: 2000,
+      timeout: 10_000,
     });
     open.push(nc);
     return nc;
@@ -95,15 +98,15 @@ describe('EmbeddedNatsServer', () => {
     const director = await as(server.endpoint.director);
     const agent = await as(server.endpoint.agents);
     const hm = await as(server.endpoint.hm);
-    assert.equal(await delivered(director, agent, 'agent.a1', 'agent.a1'), true);
-    assert.equal(await delivered(agent, director, 'director.>', 'director.u1.a1.r1'), true);
-    assert.equal(await delivered(agent, hm, 'hm.agent.heartbeat.*', 'hm.agent.heartbeat.a1'), true);
+    assert.equal(await delivered(director, agent, 'agent.a1', 'agent.a1', true), true);
+    assert.equal(await delivered(agent, director, 'director.>', 'director.u1.a1.r1', true), true);
+    assert.equal(await delivered(agent, hm, 'hm.agent.heartbeat.*', 'hm.agent.heartbeat.a1', true), true);
     // The agents' user can neither read the director's replies nor publish requests to agents.
     const spy = await as(server.endpoint.agents);
-    assert.equal(await delivered(agent, spy, 'director.>', 'director.u1.a1.r2'), false);
-    assert.equal(await delivered(spy, agent, 'agent.a1', 'agent.a1'), false);
+    assert.equal(await delivered(agent, spy, 'director.>', 'director.u1.a1.r2', false), false);
+    assert.equal(await delivered(spy, agent, 'agent.a1', 'agent.a1', false), false);
     // The health monitor only listens.
-    assert.equal(await delivered(hm, agent, 'agent.a1', 'agent.a1'), false);
+    assert.equal(await delivered(hm, agent, 'agent.a1', 'agent.a1', false), false);
   });
 
   it('is restarted when it dies, on the same port with the same users', async () => {
