@@ -288,10 +288,26 @@ function explore(reloadTask: string | undefined): void {
   say('Press Ctrl-C here to delete the deployment and stop the director, health monitor and all VMs.');
 }
 
+/** As in BOSH, delete-deployment orphans the persistent disks: the demo deletes its own. */
+async function deleteOrphanedDisks(): Promise<void> {
+  const listed = await cli.run(['-e', alias, '--json', 'disks', '--orphaned']);
+  const rows =
+    listed.code === 0
+      ? ((JSON.parse(listed.stdout) as { Tables: { Rows: Record<string, string>[] }[] | null }).Tables?.[0]
+          ?.Rows ?? [])
+      : [];
+  const ours = rows.filter((r) => r.deployment === DEPLOYMENT).map((r) => r.disk_cid ?? '');
+  for (const cid of ours) {
+    if ((await cli.run(['-e', alias, '-n', 'delete-disk', cid], 120_000)).code !== 0)
+      say(`    could not delete orphaned disk ${cid} (see ${cliLog})`);
+  }
+  if (listed.code !== 0) say(`    could not list orphaned disks (see ${cliLog})`);
+}
+
 async function cleanup(): Promise<void> {
   if (!director && !hm && (await vmsOnHost(directorState)).length === 0) return;
   say('');
-  say('==> stopping: delete-deployment, refit-hm, refit-director, leftover VMs');
+  say('==> stopping: delete-deployment, its orphaned disks, refit-hm, refit-director, leftover VMs');
   if (director && director.child.exitCode === null) {
     const deleted = await cli.run(
       ['-e', alias, '-n', '-d', DEPLOYMENT, 'delete-deployment', '--force'],
@@ -299,6 +315,7 @@ async function cleanup(): Promise<void> {
     );
     if (deleted.code !== 0)
       say(`    delete-deployment failed (see ${cliLog}); deleting the VMs through the CPI`);
+    else await deleteOrphanedDisks();
   }
   if (hm) await stopProcess(hm, 15_000);
   if (director) await stopProcess(director, 30_000);

@@ -136,6 +136,11 @@ describe(
       assert.equal(code, 0, demo.output());
       assert.match(demo.output(), /stopped; 0 VM\(s\) and 0 mount\(s\) left on the host/);
       assert.deepEqual(await readdir(join(state(), 'director/cpi-local/state/vms')).catch(() => []), []);
+      assert.deepEqual(
+        await readdir(join(state(), 'director/cpi-local/state/disks')).catch(() => []),
+        [],
+        'delete-deployment orphans the disks, and the demo deletes its orphans',
+      );
       assert.deepEqual(await processesMentioning(state()), []);
       const mounts = await readFile('/proc/self/mountinfo', 'utf8');
       assert.equal(mounts.includes(state()), false, 'no mount under the state dir');
