@@ -144,7 +144,7 @@ describe(
       vmCid = created[0];
       assert.equal(await callCpi(cpi, 'has_vm', [vmCid]), true);
       await heartbeats.next(agentId, since, 30_000);
-      assert.equal(await bus.send(agentId, 'ping', [], 2000), 'pong');
+      assert.equal(await bus.send(agentId, 'ping', [], 10_000), 'pong');
       const state = await getState();
       assert.equal(state.agent_id, agentId);
       assert.equal(state.stemcell?.version, '1');
