@@ -8,10 +8,19 @@ import { z } from 'zod';
 /**
  * `update_rootfs`'s optional third argument. `force`: stage into a fresh root directory even
  * when the same root is already staged or running (`recreate --strategy reload` repairing a
- * drifted root); the next boot then boots that fresh copy. Sent only when set, so agents that
- * know only two arguments keep working for ordinary reloads.
+ * drifted root); the next boot then boots that fresh copy. The director sends the options on
+ * every reload (with `version`); agents from before this argument refuse a third argument.
  */
-export const UpdateRootfsOptions = z.object({ force: z.boolean().optional() });
+export const UpdateRootfsOptions = z.object({
+  force: z.boolean().optional(),
+  /**
+   * The stemcell version the director stages: the agent refuses it before downloading when it
+   * is older than the booted version, and refuses a rootfs.MF of another version.
+   */
+  version: z.string().min(1).optional(),
+  /** Stage a root older than the booted one (`deploy --allow-downgrade`); refused otherwise. */
+  allow_downgrade: z.boolean().optional(),
+});
 export type UpdateRootfsOptions = z.infer<typeof UpdateRootfsOptions>;
 
 /** `update_rootfs(blobstore_id, multi_digest[, options])`: stage a generic stemcell (rootfs.tgz). */

@@ -2,6 +2,8 @@ import { UpdateRootfsArgs, type UpdateRootfsResult } from '@refit/protocol';
 import { AgentError, AgentErrorCode } from '../errors.ts';
 import { rootfsPaths } from '../rootfs/boot-state.ts';
 import { stageRootfs } from '../rootfs/stage-rootfs.ts';
+import { checkManifestVersion, refuseDowngrade, type RootfsVersionPolicy } from '../rootfs/version-order.ts';
+import { bootedStemcell } from '../vitals.ts';
 import { defineAction } from './action.ts';
 
 /**
@@ -9,6 +11,8 @@ import { defineAction } from './action.ts';
  * (rootfs.tgz, multi-digest `digest`) for the next boot. Progress is visible through get_task.
  * `{force: true}` restages a root already staged or running into a fresh directory (repairs a
  * drifted root: `recreate --strategy reload`).
+ * A root older than the booted one is refused (before any download when the director names the
+ * `version`, else as soon as rootfs.MF is read) unless `{allow_downgrade: true}`.
  */
 export const updateRootfs = defineAction({
   method: 'update_rootfs',
@@ -19,6 +23,13 @@ export const updateRootfs = defineAction({
     if (ctx.tasks.runningOf('update_rootfs') > 1) {
       throw new AgentError(AgentErrorCode.InvalidArguments, 'another update_rootfs is running');
     }
+    const policy: RootfsVersionPolicy = {
+      booted: (await bootedStemcell(ctx.paths))?.version ?? null,
+      declared: options?.version ?? null,
+      allowDowngrade: options?.allow_downgrade === true,
+    };
+    if (policy.declared !== null) refuseDowngrade(policy, policy.declared, 'stemcell');
+    let checked: string | null = null;
     const result = await stageRootfs({
       blobstoreId,
       digest,
@@ -26,7 +37,15 @@ export const updateRootfs = defineAction({
       paths: rootfsPaths(ctx.paths.base),
       installTimeoutMs: ctx.installTimeoutMs ?? 120_000,
       force: options?.force === true,
-      report: (progress) => ctx.tasks.report(signal, progress),
+      report: (progress) => {
+        // The first report naming a version comes right after rootfs.MF is read, before the
+        // root is unpacked or installed: a refusal there leaves no root and no boot record.
+        if (progress.version !== null && progress.version !== checked) {
+          checkManifestVersion(policy, progress.version);
+          checked = progress.version;
+        }
+        ctx.tasks.report(signal, progress);
+      },
       signal,
     });
     ctx.log.info(
