@@ -19,4 +19,5 @@ export * from './rootfs-staging.ts';
 export * from './disk-migration.ts';
 export * from './cleanup.ts';
 export * from './orphan-disks.ts';
+export * from './rootfs-signature.ts';
 export * from './stemcell-version.ts';

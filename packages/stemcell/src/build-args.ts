@@ -9,7 +9,9 @@ export class UsageError extends Error {
 
 export const USAGE = `usage: refit-stemcell build --name N --version V --os OS --out DIR (--root TREE | --base minimal)
   [--busybox FILE] [--node FILE] [--agent-entry FILE] [--stemcell-format F]
-  [--compression-level 0-9] [--mtime EPOCH_SECONDS] [--heartbeat-interval SECONDS (default 30)]`;
+  [--compression-level 0-9] [--mtime EPOCH_SECONDS] [--heartbeat-interval SECONDS (default 30)]
+  [--signing-key KEY.pem] [--trust-key PUB.pem]...
+       refit-stemcell keygen --out DIR`;
 
 const repoRoot = resolve(dirname(fileURLToPath(import.meta.url)), '../../..');
 const identifier = /^[A-Za-z0-9][A-Za-z0-9._+-]*$/;
@@ -54,6 +56,8 @@ export function parseBuildArgs(argv: readonly string[], env: NodeJS.ProcessEnv):
         'compression-level': { type: 'string' },
         mtime: { type: 'string' },
         'heartbeat-interval': { type: 'string' },
+        'signing-key': { type: 'string' },
+        'trust-key': { type: 'string', multiple: true },
       },
     });
   } catch (cause) {
@@ -83,5 +87,18 @@ export function parseBuildArgs(argv: readonly string[], env: NodeJS.ProcessEnv):
     compressionLevel: integerIn(v['compression-level'] ?? '1', 'compression-level', 0, 9),
     mtime: new Date(integerIn(mtimeText, 'mtime', 0, 2 ** 33) * 1000),
     heartbeatSeconds: integerIn(v['heartbeat-interval'] ?? '30', 'heartbeat-interval', 1, 3600),
+    ...(v['signing-key'] === undefined ? {} : { signingKey: resolve(v['signing-key']) }),
+    ...(v['trust-key'] === undefined ? {} : { trustKeys: v['trust-key'].map((k) => resolve(k)) }),
   };
+}
+
+/** Parses `keygen`'s flags: the directory the key pair goes to. */
+export function parseKeygenArgs(argv: readonly string[]): { outDir: string } {
+  let parsed;
+  try {
+    parsed = parseArgs({ args: [...argv], strict: true, options: { out: { type: 'string' } } });
+  } catch (cause) {
+    throw new UsageError(`${(cause as Error).message}\n${USAGE}`, { cause });
+  }
+  return { outDir: resolve(required(parsed.values, 'out')) };
 }

@@ -1,7 +1,8 @@
 import { mkdtemp, mkdir, rename, rm, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { stringify } from 'yaml';
-import { RootfsManifest, StemcellManifest } from '@refit/protocol';
+import type { KeyObject } from 'node:crypto';
+import { ROOTFS_SIGNATURE_FILE, RootfsManifest, StemcellManifest } from '@refit/protocol';
 import { bundleAgent } from './agent-bundle.ts';
 import type { StreamDigests } from './digest-sink.ts';
 import { gzipFile, writeGzipTarball } from './gzip-tarball.ts';
@@ -10,6 +11,13 @@ import { minimalBase, type MinimalBaseSources } from './minimal-base.ts';
 import { refitLayer } from './refit-layer.ts';
 import { mergeLayers, type RootEntry } from './root-entry.ts';
 import { writeRootTar } from './root-tar.ts';
+import {
+  keyFingerprint,
+  readSigningKey,
+  readTrustKey,
+  signatureFile,
+  trustedKeysLayer,
+} from './rootfs-signing.ts';
 import { scanTree } from './scan-tree.ts';
 import { versionLayer, type StemcellIdentity } from './version-layer.ts';
 
@@ -33,6 +41,10 @@ export interface BuildOptions extends StemcellIdentity {
   readonly compressionLevel: number;
   /** Every mtime in every archive, so the same inputs give the same bytes. */
   readonly mtime: Date;
+  /** An Ed25519 private key (PEM file): rootfs.tgz then carries rootfs.MF.sig. */
+  readonly signingKey?: string;
+  /** Public keys (PEM files) the built root trusts for its next reload (baked into the root). */
+  readonly trustKeys?: readonly string[];
   readonly signal?: AbortSignal;
 }
 
@@ -49,19 +61,30 @@ export interface BuildResult {
   readonly image: StreamDigests;
   readonly root_archive: StreamDigests;
   readonly entries: number;
+  /** The fingerprint of the key that signed rootfs.MF (only with a signing key). */
+  readonly rootfs_signed_by?: string;
+  /** The fingerprints of the keys baked into the root (only when there are any). */
+  readonly trusted_keys?: readonly string[];
 }
 
-async function rootEntries(options: BuildOptions, workDir: string): Promise<RootEntry[]> {
+type TrustKey = { fingerprint: string; pem: string };
+
+async function rootEntries(
+  options: BuildOptions,
+  workDir: string,
+  trustKeys: readonly TrustKey[],
+): Promise<RootEntry[]> {
   const agent = await bundleAgent(options.agentEntry, workDir);
   const refit = refitLayer({ bundleFile: agent.file, size: agent.size }, options.heartbeatSeconds);
+  const trusted = trustedKeysLayer(trustKeys);
   if (options.root.kind === 'minimal') {
     const base = await minimalBase(options.root);
-    return mergeLayers(base, refit, versionLayer(options, { osRelease: true }));
+    return mergeLayers(base, refit, versionLayer(options, { osRelease: true }), trusted);
   }
   // A given tree keeps its own /etc/os-release (its OS's identity); the stemcell files say what
   // booted.
   const tree = await scanTree(options.root.path, options.signal);
-  return mergeLayers(tree, refit, versionLayer(options, { osRelease: false }));
+  return mergeLayers(tree, refit, versionLayer(options, { osRelease: false }), trusted);
 }
 
 function stemcellManifest(options: BuildOptions, imageSha1: string): string {
@@ -104,14 +127,23 @@ function rootfsManifest(options: BuildOptions, root: StreamDigests): string {
  * the work directory is removed whatever happens, and the outputs appear only when complete.
  */
 export async function buildStemcell(options: BuildOptions): Promise<BuildResult> {
+  // The keys first: a bad key path fails the build before any work.
+  const signingKey: KeyObject | null =
+    options.signingKey === undefined ? null : await readSigningKey(options.signingKey);
+  const trustKeys: TrustKey[] = [];
+  for (const file of options.trustKeys ?? []) {
+    const key = await readTrustKey(file);
+    if (!trustKeys.some((k) => k.fingerprint === key.fingerprint)) trustKeys.push(key);
+  }
   await mkdir(options.outDir, { recursive: true });
   const workDir = await mkdtemp(join(options.outDir, '.build-'));
   try {
-    const entries = await rootEntries(options, workDir);
+    const entries = await rootEntries(options, workDir, trustKeys);
     const rootTar = join(workDir, 'root.tar');
     const archive = { mtime: options.mtime, ...(options.signal ? { signal: options.signal } : {}) };
     const root = await writeRootTar(entries, rootTar, archive);
     const gzip = { ...archive, level: options.compressionLevel };
+    const rootfsMf = rootfsManifest(options, root);
 
     const imageFile = join(workDir, 'image');
     const stemcellTmp = join(workDir, STEMCELL_FILE);
@@ -132,13 +164,17 @@ export async function buildStemcell(options: BuildOptions): Promise<BuildResult>
       })(),
       writeGzipTarball(
         [
-          { name: 'rootfs.MF', mode: 0o644, text: rootfsManifest(options, root) },
+          { name: 'rootfs.MF', mode: 0o644, text: rootfsMf },
           {
             name: 'install',
             mode: 0o755,
             text: installScript({ ...options, rootArchiveSha256: root.sha256 }),
           },
           { name: 'root.tar', mode: 0o644, hostFile: rootTar },
+          // Last, so that agents predating signatures (they stop after root.tar) still stage it.
+          ...(signingKey === null
+            ? []
+            : [{ name: ROOTFS_SIGNATURE_FILE, mode: 0o644, text: signatureFile(rootfsMf, signingKey) }]),
         ],
         rootfsTmp,
         gzip,
@@ -158,6 +194,8 @@ export async function buildStemcell(options: BuildOptions): Promise<BuildResult>
       image,
       root_archive: root,
       entries: entries.length,
+      ...(signingKey === null ? {} : { rootfs_signed_by: keyFingerprint(signingKey) }),
+      ...(trustKeys.length === 0 ? {} : { trusted_keys: trustKeys.map((k) => k.fingerprint) }),
     };
     await writeFile(join(options.outDir, DIGESTS_FILE), `${JSON.stringify(result, null, 2)}\n`);
     return result;

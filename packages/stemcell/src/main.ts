@@ -2,13 +2,19 @@
 // refit-stemcell: builds the two artifacts of one stemcell version (see README.md).
 import { writeSync } from 'node:fs';
 import { buildStemcell } from './build-stemcell.ts';
-import { USAGE, UsageError, parseBuildArgs } from './build-args.ts';
+import { USAGE, UsageError, parseBuildArgs, parseKeygenArgs } from './build-args.ts';
+import { generateSigningKey } from './rootfs-signing.ts';
 
 async function main(argv: string[]): Promise<number> {
   const [command, ...rest] = argv;
   if (command === undefined || command === '--help' || command === '-h' || command === 'help') {
     console.log(USAGE);
     return command === undefined ? 2 : 0;
+  }
+  if (command === 'keygen') {
+    const keys = await generateSigningKey(parseKeygenArgs(rest).outDir);
+    writeSync(1, `${JSON.stringify(keys, null, 2)}\n`);
+    return 0;
   }
   if (command !== 'build') throw new UsageError(`unknown command '${command}'\n${USAGE}`);
   const options = parseBuildArgs(rest, process.env);
