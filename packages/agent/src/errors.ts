@@ -7,6 +7,8 @@ export const AgentErrorCode = {
   InvalidArguments: 'invalid_arguments',
   TaskNotFound: 'task_not_found',
   DigestMismatch: 'digest_mismatch',
+  /** A rootfs.tgz whose rootfs.MF.sig is missing, malformed or not by a key the root trusts. */
+  UntrustedRootfs: 'untrusted_rootfs',
   BlobFetch: 'blob_fetch',
   BlobUpload: 'blob_upload',
   UnsafeArchive: 'unsafe_archive',

@@ -8,6 +8,7 @@ import { parse as parseYaml } from 'yaml';
 import { extractTar, openTar, type TarEntry } from '@refit/archive';
 import {
   MultiDigest,
+  ROOTFS_TRUSTED_KEYS_DIR,
   RootfsBootRecord,
   RootfsManifest,
   STAGED_ROOTS_DIR,
@@ -20,6 +21,7 @@ import { AgentError, AgentErrorCode, errorMessage } from '../errors.ts';
 import type { RootfsPaths } from './boot-state.ts';
 import { readBootState } from './boot-state.ts';
 import { downloadResumable, type DownloadLimits, defaultDownloadLimits } from './ranged-download.ts';
+import { loadTrustedKeys, verifySignatureAfterRoot } from './rootfs-trust.ts';
 
 export interface StageRequest {
   readonly blobstoreId: string;
@@ -75,6 +77,9 @@ async function bufferOf(body: Readable, max: number): Promise<Buffer> {
  * Stages a generic stemcell: download (resumable, verified in the same pass), rootfs.MF check,
  * root.tar unpacked into roots/<sha256> (its sha256 verified while unpacking), then the
  * tarball's `install` script. Nothing outside /var/vcap/data/rootfs changes before `install`.
+ * When the running root trusts keys (ROOTFS_TRUSTED_KEYS_DIR), rootfs.MF.sig must verify
+ * against one of them over the very rootfs.MF bytes that were parsed, before the unpacked root
+ * is committed and before `install`; else the unpacked root and the download are removed.
  */
 export async function stageRootfs(req: StageRequest): Promise<UpdateRootfsResult> {
   const { paths, signal } = req;
@@ -109,6 +114,8 @@ export async function stageRootfs(req: StageRequest): Promise<UpdateRootfsResult
     };
   }
 
+  // Before any download: a broken key file fails the staging rather than skipping the check.
+  const trusted = await loadTrustedKeys(paths.local(ROOTFS_TRUSTED_KEYS_DIR));
   let fetched = 0;
   req.report({ phase: 'downloading', bytes_done: 0, bytes_total: null, bytes_fetched: 0, version: null });
   try {
@@ -143,7 +150,9 @@ export async function stageRootfs(req: StageRequest): Promise<UpdateRootfsResult
   let rootName = '';
   try {
     const mf = await member(entries, 'rootfs.MF');
-    const mfParsed = RootfsManifest.safeParse(parseYaml((await bufferOf(mf.body, 1 << 20)).toString('utf8')));
+    // Read once: the signature is checked over these bytes, and these bytes are what is parsed.
+    const mfBytes = await bufferOf(mf.body, 1 << 20);
+    const mfParsed = RootfsManifest.safeParse(parseYaml(mfBytes.toString('utf8')));
     if (!mfParsed.success)
       throw new AgentError(AgentErrorCode.UnsafeArchive, `rootfs.MF is invalid: ${mfParsed.error.message}`);
     manifest = mfParsed.data;
@@ -151,10 +160,24 @@ export async function stageRootfs(req: StageRequest): Promise<UpdateRootfsResult
     const sha = manifest.root_archive.sha256;
     rootName = req.force === true ? await freshRootName(paths, sha) : sha;
     const root = join(paths.roots, rootName);
+    const checkSignature = async (): Promise<void> => {
+      await verifySignatureAfterRoot(entries, mfBytes, trusted);
+    };
     if (!(await exists(join(root, COMPLETE)))) {
       const tarEntry = await member(entries, manifest.root_archive.path);
-      await unpackRoot(tarEntry, manifest, root, fetched, req);
+      await unpackRoot(tarEntry, manifest, root, fetched, req, checkSignature);
+    } else if (trusted.size > 0) {
+      // Unpacked and verified before: the signature, after root.tar, must still verify.
+      const tarEntry = await member(entries, manifest.root_archive.path);
+      for await (const _ of tarEntry.body) {
+        // skipped
+      }
+      await checkSignature();
     }
+  } catch (error) {
+    // A root this VM does not trust: its download goes too (a retry fetches it again).
+    if ((error as AgentError).code === AgentErrorCode.UntrustedRootfs) await rm(download, { force: true });
+    throw error;
   } finally {
     await entries.return(undefined);
   }
@@ -251,13 +274,17 @@ async function cleanLeftovers(paths: RootfsPaths, keepDownload: string): Promise
   }
 }
 
-/** Unpacks root.tar into a partial dir while hashing it; renamed into place only if the sha256 matches. */
+/**
+ * Unpacks root.tar into a partial dir while hashing it; renamed into place only if the sha256
+ * matches and `beforeCommit` (the signature check) passes.
+ */
 async function unpackRoot(
   entry: TarEntry,
   manifest: RootfsManifest,
   root: string,
   fetched: number,
   req: StageRequest,
+  beforeCommit: () => Promise<void>,
 ): Promise<void> {
   const partial = join(req.paths.roots, `.partial-${manifest.root_archive.sha256}-${process.pid}`);
   await rm(partial, { recursive: true, force: true });
@@ -301,6 +328,7 @@ async function unpackRoot(
         `root.tar sha256 is ${actual}, rootfs.MF says ${manifest.root_archive.sha256}`,
       );
     }
+    await beforeCommit();
     await writeFile(join(partial, COMPLETE), `${manifest.name}/${manifest.version}\n`);
     await rm(root, { recursive: true, force: true });
     await rename(partial, root);

@@ -1,0 +1,130 @@
+import { createHash, createPublicKey, verify, type KeyObject } from 'node:crypto';
+import { readdir, readFile } from 'node:fs/promises';
+import { join } from 'node:path';
+import { parse as parseYaml } from 'yaml';
+import type { TarEntry } from '@refit/archive';
+import {
+  ROOTFS_SIGNATURE_FILE,
+  ROOTFS_SIGNATURE_MAX_BYTES,
+  ROOTFS_TRUSTED_KEYS_DIR,
+  RootfsSignature,
+} from '@refit/protocol';
+import { AgentError, AgentErrorCode } from '../errors.ts';
+
+/** The Ed25519 public keys the running root trusts, by fingerprint. Empty: none baked in. */
+export type TrustedKeys = ReadonlyMap<string, KeyObject>;
+
+const untrusted = (message: string) => new AgentError(AgentErrorCode.UntrustedRootfs, message);
+
+/** SHA-256 (hex) of the key's DER SubjectPublicKeyInfo. */
+export function keyFingerprint(key: KeyObject): string {
+  return createHash('sha256')
+    .update(key.export({ type: 'spki', format: 'der' }))
+    .digest('hex');
+}
+
+/**
+ * The keys baked into the running root at ROOTFS_TRUSTED_KEYS_DIR (`dir` is where the agent sees
+ * it). Every `*.pem` there must be an Ed25519 public key: a broken one fails closed, it never
+ * silently lowers the VM to digest-only checks.
+ */
+export async function loadTrustedKeys(dir: string): Promise<TrustedKeys> {
+  let names: string[];
+  try {
+    names = (await readdir(dir)).filter((n) => n.endsWith('.pem')).sort();
+  } catch (error) {
+    if ((error as NodeJS.ErrnoException).code === 'ENOENT') return new Map();
+    throw error;
+  }
+  const keys = new Map<string, KeyObject>();
+  for (const name of names) {
+    let key: KeyObject;
+    try {
+      key = createPublicKey(await readFile(join(dir, name)));
+    } catch (cause) {
+      throw new AgentError(
+        AgentErrorCode.UntrustedRootfs,
+        `trusted key ${ROOTFS_TRUSTED_KEYS_DIR}/${name} is not a public key: ${(cause as Error).message}`,
+        { cause },
+      );
+    }
+    if (key.asymmetricKeyType !== 'ed25519') {
+      throw untrusted(`trusted key ${ROOTFS_TRUSTED_KEYS_DIR}/${name} is not an Ed25519 key`);
+    }
+    keys.set(keyFingerprint(key), key);
+  }
+  return keys;
+}
+
+/**
+ * Checks `signatureFile` (rootfs.MF.sig's bytes, null when the archive has none) against the
+ * exact `manifest` bytes the agent parsed, and answers the signing key's fingerprint.
+ */
+export function verifyRootfsSignature(
+  manifest: Buffer,
+  signatureFile: Buffer | null,
+  trusted: TrustedKeys,
+): string {
+  const known = [...trusted.keys()].join(', ');
+  if (signatureFile === null) {
+    throw untrusted(
+      `rootfs.tgz has no ${ROOTFS_SIGNATURE_FILE}, and this VM's root trusts only signed roots (keys ${known})`,
+    );
+  }
+  let raw: unknown;
+  try {
+    raw = parseYaml(signatureFile.toString('utf8'));
+  } catch (error) {
+    throw untrusted(`${ROOTFS_SIGNATURE_FILE} is not valid YAML: ${(error as Error).message}`);
+  }
+  const parsed = RootfsSignature.safeParse(raw);
+  if (!parsed.success) {
+    const issues = parsed.error.issues.map((i) => `${i.path.join('.') || '(top)'}: ${i.message}`);
+    throw untrusted(`${ROOTFS_SIGNATURE_FILE} is malformed: ${issues.join('; ')}`);
+  }
+  const fingerprint = parsed.data.key_fingerprint;
+  const key = trusted.get(fingerprint);
+  if (key === undefined) {
+    throw untrusted(
+      `${ROOTFS_SIGNATURE_FILE} is by key ${fingerprint}, which this VM's root does not trust (keys ${known})`,
+    );
+  }
+  if (!verify(null, manifest, key, Buffer.from(parsed.data.signature, 'base64'))) {
+    throw untrusted(
+      `${ROOTFS_SIGNATURE_FILE} does not verify: rootfs.MF is not what key ${fingerprint} signed`,
+    );
+  }
+  return fingerprint;
+}
+
+/**
+ * With trusted keys, the member after root.tar must be rootfs.MF.sig and verify over `manifest`
+ * (rootfs.MF's bytes as read). Without keys (none baked into the running root) nothing is read:
+ * digests only, as before signatures.
+ */
+export async function verifySignatureAfterRoot(
+  entries: AsyncGenerator<TarEntry>,
+  manifest: Buffer,
+  trusted: TrustedKeys,
+): Promise<string | null> {
+  if (trusted.size === 0) return null;
+  const step = await entries.next();
+  let signature: Buffer | null = null;
+  if (step.done !== true) {
+    const name = step.value.header.name.replace(/^\.\//, '');
+    if (name !== ROOTFS_SIGNATURE_FILE) {
+      throw untrusted(`rootfs.tgz: expected ${ROOTFS_SIGNATURE_FILE} after root.tar, found ${name}`);
+    }
+    const chunks: Buffer[] = [];
+    let size = 0;
+    for await (const chunk of step.value.body as AsyncIterable<Buffer>) {
+      size += chunk.length;
+      if (size > ROOTFS_SIGNATURE_MAX_BYTES) {
+        throw untrusted(`${ROOTFS_SIGNATURE_FILE} is larger than ${ROOTFS_SIGNATURE_MAX_BYTES} bytes`);
+      }
+      chunks.push(chunk);
+    }
+    signature = Buffer.concat(chunks);
+  }
+  return verifyRootfsSignature(manifest, signature, trusted);
+}
