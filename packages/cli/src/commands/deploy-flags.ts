@@ -28,6 +28,16 @@ export const strategyFlags: readonly FlagSpec[] = [
   { name: 'update-stemcell-strategy', kind: 'string', description: 'Same as --strategy' },
 ];
 
+/**
+ * `--allow-downgrade`: with `--strategy reload`, reload instances whose stemcell goes to an older
+ * version too (else those are recreated from the IaaS stemcell, as a BOSH stemcell rollback).
+ */
+export const allowDowngradeFlag: FlagSpec = {
+  name: 'allow-downgrade',
+  kind: 'boolean',
+  description: 'Let --strategy reload move VMs to an older stemcell version (else they are recreated)',
+};
+
 /** `n` or `n%`, as the director accepts for canaries and max_in_flight. */
 export const countOrPercent = z
   .string()

@@ -99,11 +99,13 @@ describe('refit deploy', () => {
       '--max-in-flight=25%',
       '--strategy',
       'reload',
+      '--allow-downgrade',
     ]);
     assert.equal(run.code, 0, run.stderr);
     const url = deployPosts()[before]!;
     const params = [...new URL(url, 'https://x').searchParams];
     assert.deepEqual(params, [
+      ['allow_downgrade', 'true'],
       ['canaries', '1'],
       ['context', '{"cloud_config_ids":[1],"runtime_config_ids":[]}'],
       ['fix', 'true'],
@@ -132,6 +134,7 @@ describe('refit deploy', () => {
     const params = new URL(deployPosts()[before]!, 'https://x').searchParams;
     assert.equal(params.get('skip_drain'), '*');
     assert.equal(params.get('strategy'), 'recreate');
+    assert.equal(params.get('allow_downgrade'), null, 'sent only when given');
 
     const from = env.server.requests.length;
     const clash = await env.run([

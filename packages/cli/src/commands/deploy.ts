@@ -13,6 +13,7 @@ import { diffItem, result, tableItem } from '../output.ts';
 import { planTable } from '../ui/plan-table.ts';
 import { flag, onePositional } from './arg-schema.ts';
 import {
+  allowDowngradeFlag,
   canariesFlag,
   countOrPercent,
   maxInFlightFlag,
@@ -82,6 +83,7 @@ export const deploy: Command<DeployArgs> = {
     maxInFlightFlag,
     { name: 'dry-run', kind: 'boolean', description: 'Renders job templates without altering deployment' },
     ...strategyFlags,
+    allowDowngradeFlag,
   ],
   args: z
     .object({
@@ -97,6 +99,7 @@ export const deploy: Command<DeployArgs> = {
         'dry-run': flag,
         strategy: strategyName,
         'update-stemcell-strategy': strategyName,
+        'allow-downgrade': flag,
       }),
     })
     .transform(({ positionals, flags }, ctx) => ({
@@ -111,6 +114,7 @@ export const deploy: Command<DeployArgs> = {
         maxInFlight: flags['max-in-flight'],
         dryRun: flags['dry-run'],
         stemcellStrategy: pickStrategy(flags, ctx),
+        allowDowngrade: flags['allow-downgrade'],
       },
     })),
   async run(deps, args, signal) {

@@ -97,6 +97,8 @@ export interface DeployOptions {
   readonly maxInFlight: string | undefined;
   readonly dryRun: boolean;
   readonly stemcellStrategy: StemcellStrategy | undefined;
+  /** `--allow-downgrade`: a reload may move a VM to an older stemcell. */
+  readonly allowDowngrade: boolean;
   readonly context: Readonly<Record<string, unknown>> | undefined;
 }
 
@@ -118,6 +120,7 @@ export function deploy(
 ): Promise<number> {
   const flag = (on: boolean) => (on ? 'true' : undefined);
   const params = query({
+    allow_downgrade: flag(options.allowDowngrade),
     canaries: options.canaries,
     context: options.context === undefined ? undefined : JSON.stringify(options.context),
     dry_run: flag(options.dryRun),

@@ -19,6 +19,7 @@ export const DeployParams = z.object({
       canaries: Amount.optional(),
       maxInFlight: Amount.optional(),
       stemcellStrategy: z.enum([StemcellStrategy.recreate, StemcellStrategy.reload]).optional(),
+      allowDowngrade: z.boolean().optional(),
       instanceStateOverrides: z
         .array(
           z.object({

@@ -78,6 +78,8 @@ function deployOptions(q: URLSearchParams): DeployParams['options'] {
       throw new ValidationInvalidType(`strategy '${strategy}' is not reload or recreate`);
     options.stemcellStrategy = strategy;
   }
+  // A reload to an older stemcell (else such instances are recreated from the IaaS stemcell).
+  if (flag(q, 'allow_downgrade')) options.allowDowngrade = true;
   return options;
 }
 

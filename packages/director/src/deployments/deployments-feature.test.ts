@@ -139,7 +139,7 @@ for (const backend of testBackends()) {
     it('POST /deployments queues update_deployment with the query options and the deployment lock', async () => {
       const reply = await call(
         'POST',
-        '/deployments?recreate=true&skip_drain=web&canaries=2&max_in_flight=50%25&dry_run=true&strategy=recreate',
+        '/deployments?recreate=true&skip_drain=web&canaries=2&max_in_flight=50%25&dry_run=true&strategy=recreate&allow_downgrade=true',
         'name: fresh\n',
       );
       assert.equal(reply.kind, 'task');
@@ -157,6 +157,7 @@ for (const backend of testBackends()) {
           canaries: 2,
           maxInFlight: '50%',
           stemcellStrategy: 'recreate',
+          allowDowngrade: true,
         },
         lockHeld: null,
       });

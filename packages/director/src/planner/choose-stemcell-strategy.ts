@@ -1,3 +1,4 @@
+import { stemcellVersionMove } from '@refit/protocol';
 import type { ResolvedStemcell } from '../manifests/compile-manifest.ts';
 import { StemcellStrategy } from '../manifests/update-config.ts';
 import {
@@ -19,6 +20,10 @@ export interface ReloadableStemcell {
  * (manifest `stemcell_strategy` or the deploy flag), the stemcell and a requested recreate are
  * the only VM-replacing changes, the VM exists and its agent answers, the OS is not Windows and a generic stemcell of
  * the target OS and version is uploaded. Otherwise `recreate`, saying why.
+ *
+ * A reload only moves forward: a target version older than the VM's (or one that cannot be
+ * ordered against it) recreates from the IaaS stemcell, as a BOSH stemcell rollback does,
+ * unless `allowDowngrade` (`deploy --allow-downgrade`). The same version reloads (a repair).
  */
 export function chooseStemcellStrategy(args: {
   readonly requested: StemcellStrategy;
@@ -26,6 +31,7 @@ export function chooseStemcellStrategy(args: {
   readonly current: CurrentInstance;
   readonly target: ResolvedStemcell;
   readonly reloadable: readonly ReloadableStemcell[];
+  readonly allowDowngrade?: boolean;
 }): StrategyDecision {
   const { changes, current, target } = args;
   const replacing = [...changes].filter((c) => vmReplacingChanges.has(c));
@@ -59,6 +65,24 @@ export function chooseStemcellStrategy(args: {
       operatingSystem: target.operatingSystem,
     });
   }
+  const move = stemcellVersionMove(current.vm.stemcell.version, target.version);
+  const down = move === 'down' || move === 'unordered';
+  if (down && args.allowDowngrade !== true) {
+    const what =
+      move === 'down'
+        ? `stemcell downgrade ${current.vm.stemcell.version} → ${target.version}`
+        : `stemcell versions ${current.vm.stemcell.version} → ${target.version} cannot be ordered`;
+    return {
+      strategy: StemcellStrategy.recreate,
+      reason: `${what}: reload only moves forward (recreate from the IaaS stemcell; --allow-downgrade reloads)`,
+      reloadRefused: {
+        kind: 'downgrade',
+        from: current.vm.stemcell.version,
+        to: target.version,
+        ordered: move === 'down',
+      },
+    };
+  }
   const rootfs = args.reloadable.some(
     (r) => r.operatingSystem === target.operatingSystem && r.version === target.version,
   );
@@ -75,5 +99,13 @@ export function chooseStemcellStrategy(args: {
   const reason = changes.has(Change.stemcell)
     ? `stemcell ${from} → ${to}`
     : `recreate requested: root of stemcell ${to} restaged in place`;
+  if (down) {
+    return {
+      strategy: StemcellStrategy.reload,
+      reason: `${reason} (downgrade allowed)`,
+      reloadRefused: null,
+      downgrade: { from: current.vm.stemcell.version, to: target.version },
+    };
+  }
   return { strategy: StemcellStrategy.reload, reason, reloadRefused: null };
 }

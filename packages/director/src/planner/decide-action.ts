@@ -11,7 +11,7 @@ import {
 export function decideAction(
   plan: Omit<InstancePlan, 'action' | 'needsRecreate' | 'needsShuttingDown' | 'stemcellStrategy'>,
   requested: StemcellStrategy,
-  reloadable: readonly ReloadableStemcell[],
+  reload: { readonly reloadable: readonly ReloadableStemcell[]; readonly allowDowngrade: boolean },
 ): InstancePlan {
   const { changes, existing } = plan;
   const needsRecreate = [...changes].some((c) => vmReplacingChanges.has(c));
@@ -23,7 +23,7 @@ export function decideAction(
   else action = changes.size > 0 ? 'update-in-place' : 'none';
   const stemcellStrategy =
     action === 'recreate' && existing !== null && plan.stemcell !== null
-      ? chooseStemcellStrategy({ requested, changes, current: existing, target: plan.stemcell, reloadable })
+      ? chooseStemcellStrategy({ requested, changes, current: existing, target: plan.stemcell, ...reload })
       : null;
   return { ...plan, action, needsRecreate, needsShuttingDown: needsRecreate, stemcellStrategy };
 }

@@ -42,6 +42,8 @@ export interface PlanOptions {
   readonly maxInFlight?: CountOrPercent;
   /** `deploy --strategy`: overrides the manifest's `stemcell_strategy`. */
   readonly stemcellStrategy?: StemcellStrategy;
+  /** `deploy --allow-downgrade`: reload may move a VM to an older stemcell (else it recreates). */
+  readonly allowDowngrade?: boolean;
   readonly instanceStateOverrides?: readonly StateOverrideTarget[];
 }
 
@@ -292,7 +294,10 @@ function planInstance(args: {
   const requested =
     options.stemcellStrategy ??
     (changes.has(Change.recreate) ? StemcellStrategy.recreate : group.update.stemcellStrategy);
-  return decideAction({ ...base, changes }, requested, input.reloadable ?? []);
+  return decideAction({ ...base, changes }, requested, {
+    reloadable: input.reloadable ?? [],
+    allowDowngrade: options.allowDowngrade ?? false,
+  });
 }
 
 /** The updater will recreate this instance with create-swap-delete (update-instance.ts). */

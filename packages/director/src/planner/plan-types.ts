@@ -127,6 +127,11 @@ export interface StrategyDecision {
    * can refuse the deploy on `no-rootfs`, naming what to upload, without reading `reason`).
    */
   readonly reloadRefused: ReloadRefusal | null;
+  /**
+   * Set when a reload moves the VM to an older (or unordered) stemcell version because the
+   * deploy allowed it (`allow_downgrade`): the agent is then told `allow_downgrade` too.
+   */
+  readonly downgrade?: { readonly from: string; readonly to: string };
 }
 
 export type ReloadRefusal =
@@ -134,7 +139,9 @@ export type ReloadRefusal =
   | { readonly kind: 'no-vm' }
   | { readonly kind: 'agent-unresponsive' }
   | { readonly kind: 'unsupported-os'; readonly operatingSystem: string }
-  | { readonly kind: 'no-rootfs'; readonly operatingSystem: string; readonly version: string };
+  | { readonly kind: 'no-rootfs'; readonly operatingSystem: string; readonly version: string }
+  /** The target version is older than the VM's (or cannot be ordered against it: `ordered` false). */
+  | { readonly kind: 'downgrade'; readonly from: string; readonly to: string; readonly ordered: boolean };
 
 export interface InstancePlan {
   readonly id: string;

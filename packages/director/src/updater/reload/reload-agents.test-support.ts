@@ -1,4 +1,10 @@
-import type { AgentMethod, AgentMethodArgs, AgentMethodResult, UpdateRootfsProgress } from '@refit/protocol';
+import type {
+  AgentMethod,
+  AgentMethodArgs,
+  AgentMethodResult,
+  UpdateRootfsOptions,
+  UpdateRootfsProgress,
+} from '@refit/protocol';
 import type { CallLog, FakeAgentClient, FakeClock } from '@refit/testkit/updater-fakes/index.ts';
 import type { AgentCallOptions, AgentClient, AgentWaitOptions } from '../../agent-client/agent-client.ts';
 
@@ -44,8 +50,12 @@ export class ReloadingAgents implements AgentClient {
     options?: AgentCallOptions,
   ): Promise<AgentMethodResult<M>> {
     if (method === 'update_rootfs') {
-      const [id, digest, opts] = args as [string, string, { force?: boolean } | undefined];
-      this.#log.add(`agent:${agentId}:update_rootfs:${id},${digest}${opts?.force === true ? ':force' : ''}`);
+      const [id, digest, opts] = args as [string, string, UpdateRootfsOptions | undefined];
+      const version = opts?.version === undefined ? '' : `@${opts.version}`;
+      const allow = opts?.allow_downgrade === true ? ':allow_downgrade' : '';
+      this.#log.add(
+        `agent:${agentId}:update_rootfs:${id},${digest}${version}${allow}${opts?.force === true ? ':force' : ''}`,
+      );
       for (const report of this.stagingReports) {
         await this.clock.sleep(this.stepMs, AbortSignal.timeout(1000));
         options?.onProgress?.(report);

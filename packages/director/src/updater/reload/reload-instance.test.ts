@@ -62,7 +62,7 @@ describe('OS reload in the updater', () => {
     const end = h.log.entries.indexOf('store:updateCompleted:id-0');
     const seq = h.log.entries.slice(i0 + 1, end).filter((e) => !e.endsWith(':get_state:timeout'));
     assert.deepEqual(seq, [
-      `agent:agent-id-0:update_rootfs:rootfs-blob,sha256:${'b'.repeat(64)}`,
+      `agent:agent-id-0:update_rootfs:rootfs-blob,sha256:${'b'.repeat(64)}@1.2`,
       'agent:agent-id-0:get_state',
       'agent:agent-id-0:run_script:pre-stop',
       'agent:agent-id-0:drain:update',

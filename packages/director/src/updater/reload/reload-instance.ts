@@ -51,7 +51,9 @@ export function reloadsInPlace(target: InstanceTarget): target is InstanceTarget
  * the agent unpacks the root again into a fresh directory even when it already runs that
  * version, and the reboot boots the pristine copy. Agent settings the plan changed (trusted
  * certs, blobstore, NATS) are sent with `update_settings` before the reboot, so the new root
- * boots with them. The download's progress shows on the instance's event line.
+ * boots with them. The download's progress shows on the instance's event line. The agent is
+ * told the `version` it stages (it refuses an older one than it booted, and a rootfs.MF of
+ * another version) and `allow_downgrade` only when the plan's reload is an allowed downgrade.
  */
 export async function reloadInstance(
   deps: UpdaterDeps,
@@ -72,7 +74,15 @@ export async function reloadInstance(
     const staged = await deps.agents.call(
       vm.agentId,
       'update_rootfs',
-      force ? [reload.blobstoreId, reload.digest, { force: true }] : [reload.blobstoreId, reload.digest],
+      [
+        reload.blobstoreId,
+        reload.digest,
+        {
+          version,
+          ...(force ? { force: true } : {}),
+          ...(plan.stemcellStrategy?.downgrade ? { allow_downgrade: true } : {}),
+        },
+      ],
       {
         ...call,
         replyTimeoutMs: 60_000,
