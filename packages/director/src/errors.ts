@@ -45,6 +45,8 @@ export const RootfsAlreadyExists = defineError(51002, 400);
 export const RootfsNotFound = defineError(51003, 404);
 export const RootfsInUse = defineError(51004, 400);
 export const RootfsDigestDoesNotMatch = defineError(51005, 400);
+// Not a BOSH number (BOSH has no signed stemcells): a rootfs.MF.sig missing, malformed or untrusted.
+export const RootfsSignatureInvalid = defineError(51006, 400);
 export const ResourceNotFound = defineError(100, 404);
 // Not a BOSH number (BOSH reports CPI failures as generic errors); 100001 is BOSH's ResourceError.
 export const CpiCallFailed = defineError(100200, 500);

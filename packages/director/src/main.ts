@@ -39,7 +39,7 @@ import { startNats } from './nats/start-nats.ts';
 import { AgentNatsUserStore, agentNatsUsersMigration } from './nats/agent-nats-users.ts';
 import { AgentCredentialsCloud } from './cpi-client/agent-credentials-cloud.ts';
 import { releasesFeature } from './releases/index.ts';
-import { rootfsFeature } from './rootfs/index.ts';
+import { createRootfsFeature, digestsOnly, rootfsTrust } from './rootfs/index.ts';
 import { stemcellsFeature } from './stemcells/index.ts';
 import { RequestContextStore } from './tasks/request-context.ts';
 import { TaskRunner } from './tasks/task-runner.ts';
@@ -51,9 +51,14 @@ export const DIRECTOR_VERSION = '0.1.0 (00000000)';
 const repoRoot = resolve(dirname(fileURLToPath(import.meta.url)), '../../..');
 
 /** The director's slices beside the task API, in migration order. */
-function directorFeatures(env: NodeJS.ProcessEnv, vms: readonly Feature[]): Feature[] {
+function directorFeatures(
+  env: NodeJS.ProcessEnv,
+  vms: readonly Feature[],
+  rootfs: DirectorConfig['rootfs'],
+): Feature[] {
   const core: Feature[] = [configsFeature, eventsFeature, locksFeature];
   // GET /stemcells reads the rootfs table: both always listed together (migrations 002, 003).
+  const rootfsFeature = createRootfsFeature(rootfs === undefined ? digestsOnly : rootfsTrust(rootfs));
   const artifacts: Feature[] = [stemcellsFeature, rootfsFeature, releasesFeature];
   // TEST ONLY: long-running tasks for the end-to-end tests (see test-task-feature.ts).
   const testOnly: Feature[] = env.REFIT_DIRECTOR_TEST_TASKS === '1' ? [testTaskFeature] : [];
@@ -71,16 +76,20 @@ async function start(config: DirectorConfig, log: DirectorLog): Promise<() => Pr
   const agentBlobCredentials = await loadOrCreateAgentBlobCredentials(
     join(stateDir, 'blobs-for-agents', 'credentials.json'),
   );
-  const features = directorFeatures(process.env, [
-    blobsForAgentsFeature(agentBlobCredentials),
-    deploymentsFeature({ agents: () => agents }),
-    disksFeature({ agents: () => agents }, config.orphanedDiskCleanup),
-    cloudCheckFeature({
-      agents: () => agents,
-      autoFixStatefulNodes: config.scanAndFix.autoFixStatefulNodes,
-    }),
-    cleanupFeature,
-  ]);
+  const features = directorFeatures(
+    process.env,
+    [
+      blobsForAgentsFeature(agentBlobCredentials),
+      deploymentsFeature({ agents: () => agents }),
+      disksFeature({ agents: () => agents }, config.orphanedDiskCleanup),
+      cloudCheckFeature({
+        agents: () => agents,
+        autoFixStatefulNodes: config.scanAndFix.autoFixStatefulNodes,
+      }),
+      cleanupFeature,
+    ],
+    config.rootfs,
+  );
   await runMigrations(db, [
     coreMigration,
     agentNatsUsersMigration,

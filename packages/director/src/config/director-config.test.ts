@@ -1,4 +1,5 @@
 import assert from 'node:assert/strict';
+import { generateKeyPairSync, type KeyObject } from 'node:crypto';
 import { mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -114,5 +115,42 @@ describe('director config', () => {
     );
     await assert.rejects(withFile('a: [\n'), /config\.yml: not valid YAML/);
     await assert.rejects(withFile('- 1\n'), /config\.yml: \(top level\): expected object/);
+  });
+
+  it('reads rootfs.trusted_keys (PEM text or file), require_signature defaulting to true with keys', async () => {
+    const pem = (k: KeyObject) => String(k.export({ type: 'spki', format: 'pem' }));
+    const a = generateKeyPairSync('ed25519');
+    const b = generateKeyPairSync('ed25519');
+    await writeFile(join(dir, 'b.pub.pem'), pem(b.publicKey));
+    const config = await withFile(
+      `rootfs:\n  trusted_keys:\n    - ${JSON.stringify(pem(a.publicKey))}\n    - b.pub.pem\n`,
+    );
+    assert.deepEqual(config.rootfs, {
+      trustedKeys: [pem(a.publicKey), pem(b.publicKey)],
+      requireSignature: true,
+    });
+    const optional = await withFile(`rootfs: {trusted_keys: [b.pub.pem], require_signature: false}\n`);
+    assert.equal(optional.rootfs?.requireSignature, false);
+    assert.equal((await withFile('name: x\n')).rootfs, undefined, 'no key: digests only');
+    await assert.rejects(
+      withFile('rootfs: {require_signature: true}\n'),
+      /config\.yml: rootfs\.require_signature: needs rootfs\.trusted_keys/,
+    );
+    await assert.rejects(
+      withFile('rootfs: {trusted_keys: [absent.pem]}\n'),
+      /rootfs\.trusted_keys\.0: cannot read 'absent\.pem'/,
+    );
+    await writeFile(join(dir, 'a.key.pem'), a.privateKey.export({ type: 'pkcs8', format: 'pem' }));
+    await assert.rejects(
+      withFile('rootfs: {trusted_keys: [a.key.pem]}\n'),
+      /rootfs\.trusted_keys\.0: is a private key/,
+    );
+    const ec = generateKeyPairSync('ec', { namedCurve: 'P-256' });
+    await writeFile(join(dir, 'ec.pem'), pem(ec.publicKey));
+    await assert.rejects(
+      withFile('rootfs: {trusted_keys: [ec.pem]}\n'),
+      /rootfs\.trusted_keys\.0: an Ed25519 public key is required/,
+    );
+    await assert.rejects(withFile('rootfs: {trusted: []}\n'), /rootfs\.trusted: unknown key/);
   });
 });

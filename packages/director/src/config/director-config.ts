@@ -1,3 +1,4 @@
+import { createPublicKey } from 'node:crypto';
 import { existsSync } from 'node:fs';
 import { readFile } from 'node:fs/promises';
 import { basename, dirname, join, resolve } from 'node:path';
@@ -54,6 +55,15 @@ const ConfigFile = z.strictObject({
       cleanup_interval_seconds: z.number().nonnegative().optional(),
     })
     .optional(),
+  // Refit's addition, signed generic stemcells: the Ed25519 public keys (PEM text, or a PEM file
+  // path relative to this file) whose rootfs.MF.sig uploads accept; `require_signature` (default:
+  // true when there are keys) refuses unsigned uploads.
+  rootfs: z
+    .strictObject({
+      trusted_keys: z.array(z.string().min(1)).optional(),
+      require_signature: z.boolean().optional(),
+    })
+    .optional(),
 });
 
 /** A NATS user and password. */
@@ -97,6 +107,11 @@ export interface DirectorConfig {
   readonly scanAndFix: { readonly autoFixStatefulNodes: boolean };
   /** Orphaned disks older than `maxOrphanedAgeDays` are deleted every `intervalMs` (0: never). */
   readonly orphanedDiskCleanup: { readonly maxOrphanedAgeDays: number; readonly intervalMs: number };
+  /**
+   * Absent when the file has no `rootfs` key: uploads are checked by digest only. Keys are SPKI
+   * PEM texts of Ed25519 public keys.
+   */
+  readonly rootfs?: { readonly trustedKeys: readonly string[]; readonly requireSignature: boolean };
   /** Absent when the file has no `agent` key: 45 s per reply, get_task every 1 s, 600 s wait. */
   readonly agent?: {
     readonly replyTimeoutMs: number;
@@ -245,9 +260,11 @@ export async function loadDirectorConfig(
     }),
   };
   const nats = natsConfig(fileLabel(commandLine), file.nats, baseDir);
+  const rootfs = await rootfsConfig(fileLabel(commandLine), file.rootfs, baseDir);
   return Object.freeze({
     ...config,
     ...(nats === undefined ? {} : { nats: Object.freeze(nats) }),
+    ...(rootfs === undefined ? {} : { rootfs }),
     ...(file.agent === undefined
       ? {}
       : {
@@ -294,4 +311,43 @@ function natsConfig(
     agents: nats.agents,
     hm: nats.hm ?? null,
   };
+}
+
+/** `rootfs.trusted_keys`: each a PEM text or a PEM file, checked to be an Ed25519 public key. */
+async function rootfsConfig(
+  file: string,
+  rootfs: z.infer<typeof ConfigFile>['rootfs'],
+  baseDir: string,
+): Promise<DirectorConfig['rootfs']> {
+  if (rootfs === undefined) return undefined;
+  const trustedKeys: string[] = [];
+  for (const [index, entry] of (rootfs.trusted_keys ?? []).entries()) {
+    const where = `${file}: rootfs.trusted_keys.${index}`;
+    let text = entry;
+    if (!entry.includes('-----BEGIN')) {
+      try {
+        text = await readFile(resolve(baseDir, entry), 'utf8');
+      } catch (error) {
+        throw new ConfigError(`${where}: cannot read '${entry}': ${(error as Error).message}`);
+      }
+    }
+    if (text.includes('PRIVATE KEY')) {
+      throw new ConfigError(`${where}: is a private key; the director needs only the public key`);
+    }
+    let key;
+    try {
+      key = createPublicKey(text);
+    } catch (error) {
+      throw new ConfigError(`${where}: not a PEM public key: ${(error as Error).message}`);
+    }
+    if (key.asymmetricKeyType !== 'ed25519') {
+      throw new ConfigError(`${where}: an Ed25519 public key is required`);
+    }
+    trustedKeys.push(String(key.export({ type: 'spki', format: 'pem' })));
+  }
+  const requireSignature = rootfs.require_signature ?? trustedKeys.length > 0;
+  if (requireSignature && trustedKeys.length === 0) {
+    throw new ConfigError(`${file}: rootfs.require_signature: needs rootfs.trusted_keys`);
+  }
+  return Object.freeze({ trustedKeys: Object.freeze(trustedKeys), requireSignature });
 }

@@ -1,11 +1,17 @@
 import { createReadStream } from 'node:fs';
 import { PassThrough, type Readable, type Writable } from 'node:stream';
 import { ArchiveError, DigestingStream, entryComponents, EntryChecker, openTar } from '@refit/archive';
-import { RootfsManifest } from '@refit/protocol';
+import { ROOTFS_SIGNATURE_FILE, ROOTFS_SIGNATURE_MAX_BYTES, RootfsManifest } from '@refit/protocol';
 import type { BlobInfo, Blobstore } from '../blobstore/blobstore.ts';
-import { RootfsDigestDoesNotMatch, RootfsInvalidArchive, ValidationInvalidType } from '../errors.ts';
+import {
+  RootfsDigestDoesNotMatch,
+  RootfsInvalidArchive,
+  RootfsSignatureInvalid,
+  ValidationInvalidType,
+} from '../errors.ts';
 import { parseManifest } from '../stemcells/parse-manifest.ts';
 import { readSmallBody } from '../stemcells/read-small-body.ts';
+import { checkRootfsSignature, type RootfsTrust } from './rootfs-trust.ts';
 
 const MANIFEST = 'rootfs.MF';
 
@@ -14,6 +20,14 @@ const MANIFEST = 'rootfs.MF';
  * so this reads a few KB; elsewhere in the archive costs one decompression) and validates it.
  */
 export async function readRootfsManifest(archive: string, signal: AbortSignal): Promise<RootfsManifest> {
+  return (await readRootfsManifestText(archive, signal)).manifest;
+}
+
+/** `readRootfsManifest`, also answering rootfs.MF's text (what a signature must cover). */
+export async function readRootfsManifestText(
+  archive: string,
+  signal: AbortSignal,
+): Promise<{ manifest: RootfsManifest; text: string }> {
   let text: string | null = null;
   try {
     const checker = new EntryChecker();
@@ -41,7 +55,13 @@ export async function readRootfsManifest(archive: string, signal: AbortSignal): 
       );
     }
   }
-  return manifest;
+  return { manifest, text };
+}
+
+/** What the signature check of an upload needs: rootfs.MF as first read, and the trust. */
+export interface SignatureCheck {
+  readonly manifestText: string;
+  readonly trust: RootfsTrust;
 }
 
 export interface VerifyAndStoreOptions {
@@ -51,6 +71,8 @@ export interface VerifyAndStoreOptions {
   readonly signal: AbortSignal;
   /** Whether a blob is used by a saved rootfs (then a failed check must not delete it). */
   readonly isReferenced: (blobId: string) => Promise<boolean>;
+  /** Check rootfs.MF.sig too (absent: digests only). */
+  readonly signature?: SignatureCheck;
 }
 
 /**
@@ -60,14 +82,16 @@ export interface VerifyAndStoreOptions {
  * computed while it is parsed; the install script present and a regular file). Either failing
  * stops the other; a stored blob that failed the check is removed unless a saved rootfs uses it.
  */
-export async function verifyAndStoreRootfs(options: VerifyAndStoreOptions): Promise<BlobInfo> {
+export async function verifyAndStoreRootfs(
+  options: VerifyAndStoreOptions,
+): Promise<BlobInfo & { readonly signedBy: string | null }> {
   const stop = new AbortController();
   const signal = AbortSignal.any([options.signal, stop.signal]);
   const toBlob = new PassThrough();
   const toCheck = new PassThrough();
   const feeding = fanOut(createReadStream(options.archive), [toBlob, toCheck], signal);
   const storing = options.blobstore.put(toBlob, signal);
-  const checking = checkRootfsStream(toCheck, options.manifest, signal);
+  const checking = checkRootfsStream(toCheck, options.manifest, signal, options.signature);
   const failFast = <T>(promise: Promise<T>): Promise<T> =>
     promise.catch((error: unknown) => {
       stop.abort(error);
@@ -87,7 +111,7 @@ export async function verifyAndStoreRootfs(options: VerifyAndStoreOptions): Prom
   if (checked.status === 'rejected') throw checked.reason;
   if (stored.status === 'rejected') throw stored.reason;
   if (fed.status === 'rejected') throw fed.reason;
-  return stored.value;
+  return { ...stored.value, signedBy: checked.value };
 }
 
 /** Writes every chunk of `source` to each sink, honouring each one's backpressure. */
@@ -123,21 +147,43 @@ function write(sink: Writable, chunk: Buffer): Promise<void> {
   });
 }
 
-/** The checks of `verifyAndStoreRootfs` over a stream of rootfs.tgz. */
+/**
+ * The checks of `verifyAndStoreRootfs` over a stream of rootfs.tgz. With `signature`, the
+ * rootfs.MF in the stream must be the one first read, and rootfs.MF.sig is checked over its
+ * bytes (before the digests: a forged manifest is reported as such). Answers the fingerprint of
+ * the key that signed, or null.
+ */
 export async function checkRootfsStream(
   source: Readable,
   manifest: RootfsManifest,
   signal: AbortSignal,
-): Promise<void> {
+  signature?: SignatureCheck,
+): Promise<string | null> {
   const rootPath = entryComponents(manifest.root_archive.path).join('/');
   const installPath = entryComponents(manifest.install).join('/');
   let root: { sha256: string; size: number } | null = null;
   let installType: string | null = null;
+  let manifestBytes: Buffer | null = null;
+  let signatureBytes: Buffer | null = null;
   try {
     const outer = new EntryChecker();
     for await (const entry of openTar(source, { signal })) {
       const checked = outer.check(entry.header);
-      if (checked.path === rootPath) {
+      if (signature !== undefined && (checked.path === MANIFEST || checked.path === ROOTFS_SIGNATURE_FILE)) {
+        const isManifest = checked.path === MANIFEST;
+        if ((isManifest ? manifestBytes : signatureBytes) !== null || checked.type !== 'file') {
+          throw new RootfsInvalidArchive(
+            `Rootfs archive has more than one ${checked.path}, or not as a file`,
+          );
+        }
+        const bytes = await smallBytes(
+          entry.body,
+          checked.path,
+          isManifest ? 1 << 20 : ROOTFS_SIGNATURE_MAX_BYTES,
+        );
+        if (isManifest) manifestBytes = bytes;
+        else signatureBytes = bytes;
+      } else if (checked.path === rootPath) {
         if (checked.type !== 'file' && checked.type !== 'contiguous-file') {
           throw new RootfsInvalidArchive(
             `Root archive '${manifest.root_archive.path}' is a ${checked.type}, not a file`,
@@ -150,6 +196,13 @@ export async function checkRootfsStream(
     }
   } catch (error) {
     throw invalid(error);
+  }
+  let signedBy: string | null = null;
+  if (signature !== undefined) {
+    if (manifestBytes === null || manifestBytes.toString('utf8') !== signature.manifestText) {
+      throw new RootfsSignatureInvalid(`${MANIFEST} changed while the upload was checked`);
+    }
+    signedBy = checkRootfsSignature(manifestBytes, signatureBytes, signature.trust);
   }
   if (root === null) {
     throw new RootfsInvalidArchive(
@@ -176,6 +229,18 @@ export async function checkRootfsStream(
       `Install script '${manifest.install}' is a ${installType}, not a regular file`,
     );
   }
+  return signedBy;
+}
+
+async function smallBytes(body: Readable, name: string, limit: number): Promise<Buffer> {
+  const chunks: Buffer[] = [];
+  let size = 0;
+  for await (const chunk of body as AsyncIterable<Buffer>) {
+    size += chunk.length;
+    if (size > limit) throw new RootfsInvalidArchive(`${name} is larger than ${limit} bytes`);
+    chunks.push(chunk);
+  }
+  return Buffer.concat(chunks);
 }
 
 /** Parses the root tree archive (a plain tar), checking every entry, hashing it in the same pass. */

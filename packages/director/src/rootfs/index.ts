@@ -8,6 +8,7 @@ import { deleteRootfsRoute } from './delete-rootfs-route.ts';
 import { deleteRootfsTask } from './delete-rootfs-task.ts';
 import { listRootfsRoute } from './list-rootfs-route.ts';
 import { RootfsStore } from './rootfs-store.ts';
+import { digestsOnly, type RootfsTrust } from './rootfs-trust.ts';
 import { releaseStaleReservations } from './stale-reservations.ts';
 import { updateRootfsTask, UPDATE_ROOTFS } from './update-rootfs-task.ts';
 
@@ -16,8 +17,13 @@ export function rootfsScratch(deps: Pick<DirectorDeps, 'tmpDir'>): ScratchSpace 
   return new ScratchSpace(join(deps.tmpDir, 'rootfs-uploads'));
 }
 
-/** Generic stemcells (`rootfs.tgz`): upload, list, delete. */
-export const rootfsFeature: Feature = {
+export { digestsOnly, rootfsTrust, type RootfsTrust } from './rootfs-trust.ts';
+
+/**
+ * Generic stemcells (`rootfs.tgz`): upload, list, delete. `trust` (config `rootfs`): which
+ * signing keys an upload's rootfs.MF.sig must be by; default, digests only.
+ */
+export const createRootfsFeature = (trust: RootfsTrust = digestsOnly): Feature => ({
   name: 'rootfs',
   migrations: [rootfsMigration],
   routes(deps) {
@@ -40,11 +46,14 @@ export const rootfsFeature: Feature = {
     ];
   },
   taskHandlers(deps) {
-    return [updateRootfsTask(deps, rootfsScratch(deps)), deleteRootfsTask(deps)];
+    return [updateRootfsTask(deps, rootfsScratch(deps), trust), deleteRootfsTask(deps)];
   },
   async startup(deps) {
     await rootfsScratch(deps).clear();
     // After main.ts failed the tasks a previous run left processing: their reservations go.
     await releaseStaleReservations(deps.db);
   },
-};
+});
+
+/** The rootfs feature with no trusted keys: uploads are checked by digest only. */
+export const rootfsFeature: Feature = createRootfsFeature();

@@ -1,11 +1,11 @@
-import type { RootfsManifest } from '@refit/protocol';
 import { RootfsAlreadyExists, RootfsDigestDoesNotMatch } from '../errors.ts';
 import type { DirectorDeps } from '../feature.ts';
 import type { TaskHandler } from '../tasks/task-context.ts';
 import type { ScratchSpace } from '../stemcells/scratch-space.ts';
 import { fetchArchive, fetchSteps, UploadTaskParams } from '../stemcells/upload-intake.ts';
-import { readRootfsManifest, verifyAndStoreRootfs } from './check-rootfs-archive.ts';
+import { readRootfsManifestText, verifyAndStoreRootfs } from './check-rootfs-archive.ts';
 import { RootfsStore } from './rootfs-store.ts';
+import { digestsOnly, type RootfsTrust } from './rootfs-trust.ts';
 
 export const UPDATE_ROOTFS = 'update_rootfs';
 
@@ -18,14 +18,22 @@ type Deps = Pick<DirectorDeps, 'db' | 'blobstore' | 'events'>;
  * (one pass over the archive: every root tree entry checked, the root archive's sha256
  * computed as it is read, the whole rootfs.tgz streamed into the blobstore at the same time),
  * `Save rootfs <n>/<v> (<blobstore id>)`. An existing version is not stored again unless `fix`.
+ * With `trust` (config `rootfs`), the verifying pass also checks rootfs.MF.sig over rootfs.MF's
+ * bytes: missing (when required), malformed, untrusted or not verifying, the upload is refused
+ * and nothing is kept; the signing key's fingerprint goes into the `create` event's context.
  */
-export function updateRootfsTask(deps: Deps, scratch: ScratchSpace): TaskHandler<UploadTaskParams> {
+export function updateRootfsTask(
+  deps: Deps,
+  scratch: ScratchSpace,
+  trust: RootfsTrust = digestsOnly,
+): TaskHandler<UploadTaskParams> {
   return {
     type: UPDATE_ROOTFS,
     parseParams: (raw) => UploadTaskParams.parse(raw),
     async run(ctx, params) {
       const store = new RootfsStore(deps.db);
       let objectName: string | null = null;
+      let signedBy: string | null = null;
       try {
         const stage = ctx.events.stage('Update rootfs', { total: fetchSteps(params) + 4 });
         const archive = await fetchArchive({
@@ -36,8 +44,8 @@ export function updateRootfsTask(deps: Deps, scratch: ScratchSpace): TaskHandler
           scratch,
           digestMismatch: (message) => new RootfsDigestDoesNotMatch(message),
         });
-        const manifest: RootfsManifest = await stage.task('Verifying rootfs manifest', () =>
-          readRootfsManifest(archive, ctx.signal),
+        const { manifest, text: manifestText } = await stage.task('Verifying rootfs manifest', () =>
+          readRootfsManifestText(archive, ctx.signal),
         );
         const { name, version } = manifest;
         objectName = `${name}/${version}`;
@@ -49,14 +57,17 @@ export function updateRootfsTask(deps: Deps, scratch: ScratchSpace): TaskHandler
         const blob = await stage.task(`Verifying and storing rootfs ${objectName}${skipped}`, async () => {
           if (!storeIt && existing)
             return { id: existing.blobstoreId, sha256: existing.sha256, size: existing.size };
-          return verifyAndStoreRootfs({
+          const stored = await verifyAndStoreRootfs({
             archive,
             manifest,
             blobstore: deps.blobstore,
             signal: ctx.signal,
             // A blob no row points to is removed; one an existing row shares is kept.
             isReferenced: async (id) => (await store.countByBlob(id)) > 0,
+            signature: { manifestText, trust },
           });
+          signedBy = stored.signedBy;
+          return stored;
         });
         await stage.task(`Save rootfs ${objectName} (${blob.id})${skipped}`, async () => {
           if (!storeIt) return;
@@ -89,7 +100,7 @@ export function updateRootfsTask(deps: Deps, scratch: ScratchSpace): TaskHandler
             throw error;
           }
         });
-        await record(deps, ctx.user, ctx.taskId, objectName, null);
+        await record(deps, ctx.user, ctx.taskId, objectName, null, signedBy);
         return `/rootfs/${name}/${version}`;
       } catch (error) {
         await record(deps, ctx.user, ctx.taskId, objectName, (error as Error).message);
@@ -110,8 +121,10 @@ async function record(
   task: number,
   objectName: string | null,
   error: string | null,
+  signedBy: string | null = null,
 ) {
+  const context = signedBy === null ? {} : { context: { signed_by: signedBy } };
   await deps.events
-    .record({ action: 'create', objectType: 'rootfs', objectName, user, task, error })
+    .record({ action: 'create', objectType: 'rootfs', objectName, user, task, error, ...context })
     .catch(() => undefined);
 }
