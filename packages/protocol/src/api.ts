@@ -64,6 +64,8 @@ export const RootfsListItem = z.object({
   size: z.number().int(),
   blobstore_id: z.string(),
   created_at: z.string(),
+  /** Refit: the fingerprint of the trusted key whose rootfs.MF.sig verified; absent: unsigned. */
+  signed_by: z.string().optional(),
 });
 export type RootfsListItem = z.infer<typeof RootfsListItem>;
 

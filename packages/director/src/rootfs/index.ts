@@ -1,5 +1,6 @@
 import { join } from 'node:path';
 import { rootfsMigration } from '../db/migrations/003-rootfs.ts';
+import { rootfsSignaturesMigration } from './016-rootfs-signatures.ts';
 import type { DirectorDeps, Feature } from '../feature.ts';
 import { ScratchSpace } from '../stemcells/scratch-space.ts';
 import { uploadCheckRoute } from '../stemcells/upload-check-route.ts';
@@ -25,7 +26,7 @@ export { digestsOnly, rootfsTrust, type RootfsTrust } from './rootfs-trust.ts';
  */
 export const createRootfsFeature = (trust: RootfsTrust = digestsOnly): Feature => ({
   name: 'rootfs',
-  migrations: [rootfsMigration],
+  migrations: [rootfsMigration, rootfsSignaturesMigration],
   routes(deps) {
     const store = new RootfsStore(deps.db);
     return [

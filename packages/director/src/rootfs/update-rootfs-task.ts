@@ -4,6 +4,7 @@ import type { TaskHandler } from '../tasks/task-context.ts';
 import type { ScratchSpace } from '../stemcells/scratch-space.ts';
 import { fetchArchive, fetchSteps, UploadTaskParams } from '../stemcells/upload-intake.ts';
 import { readRootfsManifestText, verifyAndStoreRootfs } from './check-rootfs-archive.ts';
+import { RootfsSignatures } from './rootfs-signatures.ts';
 import { RootfsStore } from './rootfs-store.ts';
 import { digestsOnly, type RootfsTrust } from './rootfs-trust.ts';
 
@@ -92,6 +93,7 @@ export function updateRootfsTask(
                 blobstoreId: blob.id,
               });
             }
+            if (signedBy !== null) await new RootfsSignatures(deps.db).record(blob.id, signedBy);
           } catch (error) {
             if ((await store.countByBlob(blob.id)) === 0) await deps.blobstore.delete(blob.id);
             if ((await store.find(name, version)) !== null && !existing) {
