@@ -188,4 +188,30 @@ describe('deploy --strategy reload with real refit-cpi-local VMs', { skip: skipU
     assert.deepEqual(await diskData(), data);
     assert.ok((await vms()).every((l) => l.booted_stemcell?.version === '2.0'));
   });
+
+  it('back to 1.3 with the reload strategy plans recreates (reload only moves forward) unless --allow-downgrade', async () => {
+    const plan = async (query: string) => {
+      const dry = await deploy(manifest('1.3'), query);
+      assert.equal(dry.task.state, 'done', dry.events);
+      const warned = dry.events.match(/stemcell downgrade 2\.0 → 1\.3: reload only moves forward/g) ?? [];
+      assert.equal(warned.length, query.includes('allow_downgrade') ? 0 : 3, dry.events);
+      return (await director.output(dry.id, 'result'))
+        .trim()
+        .split('\n')
+        .map((l) => JSON.parse(l) as { strategy: string; reason: string });
+    };
+    const down = await plan('?dry_run=true&strategy=reload');
+    assert.equal(down.length, 3);
+    for (const row of down) {
+      assert.equal(row.strategy, 'recreate', row.reason);
+      assert.match(row.reason, /^stemcell downgrade 2\.0 → 1\.3: reload only moves forward/);
+    }
+    const forced = await plan('?dry_run=true&strategy=reload&allow_downgrade=true');
+    assert.ok(
+      forced.length === 3 &&
+        forced.every((r) => r.strategy === 'reload' && /downgrade allowed/.test(r.reason)),
+      JSON.stringify(forced),
+    );
+    assert.ok((await vms()).every((l) => l.booted_stemcell?.version === '2.0' && l.job_state === 'running'));
+  });
 });

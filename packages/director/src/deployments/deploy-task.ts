@@ -144,6 +144,12 @@ async function deploy(
   );
   const { plan, compiled } = prepared;
   const reload = await reloadPreflight(deps.db, plan);
+  // A reload only moves forward: the event log (of a dry run too) says which instances would
+  // go down and are recreated instead.
+  for (const i of reload.plan.instanceGroups.flatMap((g) => g.instances)) {
+    if (i.stemcellStrategy?.reloadRefused?.kind === 'downgrade')
+      ctx.events.warning(`${i.group}/${i.id} (${i.index}): ${i.stemcellStrategy.reason}`);
+  }
   if (params.dryRun) {
     for (const row of dryRunRows(reload.plan, planSummary(reload.plan), reload.rootfs))
       ctx.result.write(`${JSON.stringify(row)}\n`);
