@@ -144,6 +144,7 @@ export async function buildStemcell(options: BuildOptions): Promise<BuildResult>
     const root = await writeRootTar(entries, rootTar, archive);
     const gzip = { ...archive, level: options.compressionLevel };
     const rootfsMf = rootfsManifest(options, root);
+    const install = installScript({ ...options, rootArchiveSha256: root.sha256 });
 
     const imageFile = join(workDir, 'image');
     const stemcellTmp = join(workDir, STEMCELL_FILE);
@@ -168,13 +169,19 @@ export async function buildStemcell(options: BuildOptions): Promise<BuildResult>
           {
             name: 'install',
             mode: 0o755,
-            text: installScript({ ...options, rootArchiveSha256: root.sha256 }),
+            text: install,
           },
           { name: 'root.tar', mode: 0o644, hostFile: rootTar },
           // Last, so that agents predating signatures (they stop after root.tar) still stage it.
           ...(signingKey === null
             ? []
-            : [{ name: ROOTFS_SIGNATURE_FILE, mode: 0o644, text: signatureFile(rootfsMf, signingKey) }]),
+            : [
+                {
+                  name: ROOTFS_SIGNATURE_FILE,
+                  mode: 0o644,
+                  text: signatureFile(rootfsMf, install, signingKey),
+                },
+              ]),
         ],
         rootfsTmp,
         gzip,

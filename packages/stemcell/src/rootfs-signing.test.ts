@@ -8,12 +8,13 @@ import { Readable } from 'node:stream';
 import { fileURLToPath } from 'node:url';
 import { after, before, describe, it } from 'node:test';
 import { parse } from 'yaml';
-import { ROOTFS_SIGNATURE_FILE, RootfsSignature } from '@refit/protocol';
+import { ROOTFS_SIGNATURE_FILE, RootfsSignature, rootfsSignedMessage } from '@refit/protocol';
 import { buildStemcell, type BuildOptions, type BuildResult } from './build-stemcell.ts';
 import { readTarball } from './read-tarball.test-support.ts';
 import { generateSigningKey, keyFingerprint } from './rootfs-signing.ts';
 
 const here = dirname(fileURLToPath(import.meta.url));
+const sha256 = (data: Buffer) => createHash('sha256').update(data).digest('hex');
 
 describe('signed rootfs.tgz', () => {
   let work: string;
@@ -57,22 +58,30 @@ describe('signed rootfs.tgz', () => {
     await assert.rejects(generateSigningKey(join(work, 'keys')), /EEXIST/);
   });
 
-  it('adds rootfs.MF.sig last, an Ed25519 signature over the exact bytes of rootfs.MF', async () => {
+  it('adds rootfs.MF.sig last, an Ed25519 signature over the digests of rootfs.MF and install', async () => {
     const members = await readTarball(signed.rootfs.path, { gzip: true });
     assert.deepEqual([...members.keys()], ['rootfs.MF', 'install', 'root.tar', ROOTFS_SIGNATURE_FILE]);
     const mf = members.get('rootfs.MF')?.content;
+    const install = members.get('install')?.content;
     const sig = RootfsSignature.parse(parse(members.get(ROOTFS_SIGNATURE_FILE)?.content?.toString() ?? ''));
-    assert.ok(mf);
+    assert.ok(mf && install);
     assert.equal(sig.key_fingerprint, keys.key_fingerprint);
     assert.equal(signed.rootfs_signed_by, keys.key_fingerprint);
+    const message = (m: Buffer, i: Buffer) => Buffer.from(rootfsSignedMessage(sha256(m), sha256(i)));
     const pub = createPublicKey(await readFile(keys.public_key));
     const signature = Buffer.from(sig.signature, 'base64');
-    assert.equal(verify(null, mf, pub, signature), true);
+    assert.equal(verify(null, message(mf, install), pub, signature), true);
     const flipped = Buffer.from(mf);
     flipped[10] = (flipped[10] ?? 0) ^ 0x01;
-    assert.equal(verify(null, flipped, pub, signature), false, 'a flipped bit does not verify');
+    assert.equal(
+      verify(null, message(flipped, install), pub, signature),
+      false,
+      'a flipped bit in rootfs.MF',
+    );
+    const script = Buffer.concat([install, Buffer.from('rm -rf /\n')]);
+    assert.equal(verify(null, message(mf, script), pub, signature), false, 'another install script');
     const otherPub = createPublicKey(await readFile(other.public_key));
-    assert.equal(verify(null, mf, otherPub, signature), false, 'another key does not verify');
+    assert.equal(verify(null, message(mf, install), otherPub, signature), false, 'another key');
   });
 
   it('bakes the trusted public keys into the root under their fingerprints', async () => {

@@ -9,7 +9,7 @@ import {
 import { mkdir, readFile, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { stringify } from 'yaml';
-import { ROOTFS_TRUSTED_KEYS_DIR, RootfsSignature } from '@refit/protocol';
+import { ROOTFS_TRUSTED_KEYS_DIR, RootfsSignature, rootfsSignedMessage } from '@refit/protocol';
 import { textFile, type RootEntry } from './root-entry.ts';
 
 export const SIGNING_KEY_FILE = 'rootfs-signing-key.pem';
@@ -73,9 +73,15 @@ export async function readTrustKey(file: string): Promise<{ fingerprint: string;
   return { fingerprint: keyFingerprint(key), pem: String(key.export({ type: 'spki', format: 'pem' })) };
 }
 
-/** rootfs.MF.sig for `manifest` (the exact bytes written as rootfs.MF). Ed25519 is deterministic. */
-export function signatureFile(manifest: string, key: KeyObject): string {
-  const signature = sign(null, Buffer.from(manifest, 'utf8'), key).toString('base64');
+const sha256 = (text: string) => createHash('sha256').update(text, 'utf8').digest('hex');
+
+/**
+ * rootfs.MF.sig for `manifest` and `install` (the exact texts written as rootfs.MF and the
+ * install script). Ed25519 is deterministic: the same inputs give the same bytes.
+ */
+export function signatureFile(manifest: string, install: string, key: KeyObject): string {
+  const message = Buffer.from(rootfsSignedMessage(sha256(manifest), sha256(install)), 'utf8');
+  const signature = sign(null, message, key).toString('base64');
   return stringify(
     RootfsSignature.parse({ algorithm: 'ed25519', key_fingerprint: keyFingerprint(key), signature }),
   );

@@ -8,6 +8,7 @@ import {
   ROOTFS_SIGNATURE_MAX_BYTES,
   ROOTFS_TRUSTED_KEYS_DIR,
   RootfsSignature,
+  rootfsSignedMessage,
 } from '@refit/protocol';
 import { AgentError, AgentErrorCode } from '../errors.ts';
 
@@ -56,12 +57,21 @@ export async function loadTrustedKeys(dir: string): Promise<TrustedKeys> {
   return keys;
 }
 
+const sha256 = (data: Buffer) => createHash('sha256').update(data).digest('hex');
+
+/** The exact bytes of rootfs.MF and of the install script, as the agent read and will use them. */
+export interface SignedParts {
+  readonly manifest: Buffer;
+  readonly install: Buffer;
+}
+
 /**
  * Checks `signatureFile` (rootfs.MF.sig's bytes, null when the archive has none) against the
- * exact `manifest` bytes the agent parsed, and answers the signing key's fingerprint.
+ * exact rootfs.MF and install bytes the agent parsed and will run, and answers the signing key's
+ * fingerprint.
  */
 export function verifyRootfsSignature(
-  manifest: Buffer,
+  parts: SignedParts,
   signatureFile: Buffer | null,
   trusted: TrustedKeys,
 ): string {
@@ -89,22 +99,23 @@ export function verifyRootfsSignature(
       `${ROOTFS_SIGNATURE_FILE} is by key ${fingerprint}, which this VM's root does not trust (keys ${known})`,
     );
   }
-  if (!verify(null, manifest, key, Buffer.from(parsed.data.signature, 'base64'))) {
+  const message = Buffer.from(rootfsSignedMessage(sha256(parts.manifest), sha256(parts.install)), 'utf8');
+  if (!verify(null, message, key, Buffer.from(parsed.data.signature, 'base64'))) {
     throw untrusted(
-      `${ROOTFS_SIGNATURE_FILE} does not verify: rootfs.MF is not what key ${fingerprint} signed`,
+      `${ROOTFS_SIGNATURE_FILE} does not verify: rootfs.MF or install is not what key ${fingerprint} signed`,
     );
   }
   return fingerprint;
 }
 
 /**
- * With trusted keys, the member after root.tar must be rootfs.MF.sig and verify over `manifest`
- * (rootfs.MF's bytes as read). Without keys (none baked into the running root) nothing is read:
+ * With trusted keys, the member after root.tar must be rootfs.MF.sig and verify over `parts`
+ * (rootfs.MF's and install's bytes as read). Without keys (none baked into the running root) nothing is read:
  * digests only, as before signatures.
  */
 export async function verifySignatureAfterRoot(
   entries: AsyncGenerator<TarEntry>,
-  manifest: Buffer,
+  parts: SignedParts,
   trusted: TrustedKeys,
 ): Promise<string | null> {
   if (trusted.size === 0) return null;
@@ -126,5 +137,5 @@ export async function verifySignatureAfterRoot(
     }
     signature = Buffer.concat(chunks);
   }
-  return verifyRootfsSignature(manifest, signature, trusted);
+  return verifyRootfsSignature(parts, signature, trusted);
 }

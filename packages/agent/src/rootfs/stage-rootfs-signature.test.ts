@@ -10,11 +10,18 @@ import { gzipSync } from 'node:zlib';
 import { after, before, beforeEach, describe, it } from 'node:test';
 import tar from 'tar-stream';
 import { stringify } from 'yaml';
-import { ROOTFS_SIGNATURE_FILE, ROOTFS_TRUSTED_KEYS_DIR, type UpdateRootfsResult } from '@refit/protocol';
+import {
+  ROOTFS_SIGNATURE_FILE,
+  ROOTFS_TRUSTED_KEYS_DIR,
+  rootfsSignedMessage,
+  type UpdateRootfsResult,
+} from '@refit/protocol';
 import { AgentErrorCode } from '../errors.ts';
 import { rootfsPaths, type RootfsPaths } from './boot-state.ts';
 import { keyFingerprint } from './rootfs-trust.ts';
 import { stageRootfs } from './stage-rootfs.ts';
+
+const sha256Of = (data: Buffer) => createHash('sha256').update(data).digest('hex');
 
 type Member = { name: string; body: string | Buffer; mode?: number };
 
@@ -50,6 +57,8 @@ interface Build {
   readonly tamper?: (mf: Buffer) => Buffer;
   /** Changes rootfs.MF.sig's bytes. */
   readonly mangle?: (sig: Buffer) => Buffer;
+  /** Replaces the install script after it was signed. */
+  readonly swapInstall?: string;
   readonly name?: string;
 }
 
@@ -74,7 +83,7 @@ async function rootfsTgz(build: Build): Promise<Buffer> {
   );
   const members: Member[] = [
     { name: 'rootfs.MF', body: build.tamper ? build.tamper(mf) : mf },
-    { name: 'install', body: INSTALL, mode: 0o755 },
+    { name: 'install', body: build.swapInstall ?? INSTALL, mode: 0o755 },
     { name: 'root.tar', body: root },
   ];
   if (build.key !== undefined) {
@@ -82,7 +91,11 @@ async function rootfsTgz(build: Build): Promise<Buffer> {
       stringify({
         algorithm: 'ed25519',
         key_fingerprint: keyFingerprint(createPublicKey(build.key)),
-        signature: sign(null, mf, build.key).toString('base64'),
+        signature: sign(
+          null,
+          Buffer.from(rootfsSignedMessage(sha256Of(mf), sha256Of(Buffer.from(INSTALL)))),
+          build.key,
+        ).toString('base64'),
       }),
     );
     members.push({ name: ROOTFS_SIGNATURE_FILE, body: build.mangle ? build.mangle(sig) : sig });
@@ -178,7 +191,17 @@ describe('stageRootfs and rootfs.MF.sig', () => {
     };
     await assertRefused(
       await rootfsTgz({ key: trustedPair.privateKey, tamper: flip }),
-      new RegExp(`rootfs.MF.sig does not verify: rootfs.MF is not what key ${trustedFingerprint} signed`),
+      new RegExp(
+        `rootfs.MF.sig does not verify: rootfs.MF or install is not what key ${trustedFingerprint} signed`,
+      ),
+    );
+  });
+
+  it('refuses an install script other than the one signed (it would run as root)', async () => {
+    await trust(trustedPair.publicKey);
+    await assertRefused(
+      await rootfsTgz({ key: trustedPair.privateKey, swapInstall: `${INSTALL}echo owned > /tmp/owned\n` }),
+      /rootfs.MF.sig does not verify: rootfs.MF or install is not what key [0-9a-f]{64} signed/,
     );
   });
 

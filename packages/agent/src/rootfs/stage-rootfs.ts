@@ -150,18 +150,20 @@ export async function stageRootfs(req: StageRequest): Promise<UpdateRootfsResult
   let rootName = '';
   try {
     const mf = await member(entries, 'rootfs.MF');
-    // Read once: the signature is checked over these bytes, and these bytes are what is parsed.
+    // Read once: the signature is checked over these bytes, and these bytes are what is parsed
+    // (likewise the install script: the buffer checked is the buffer written and run).
     const mfBytes = await bufferOf(mf.body, 1 << 20);
     const mfParsed = RootfsManifest.safeParse(parseYaml(mfBytes.toString('utf8')));
     if (!mfParsed.success)
       throw new AgentError(AgentErrorCode.UnsafeArchive, `rootfs.MF is invalid: ${mfParsed.error.message}`);
     manifest = mfParsed.data;
     install = await bufferOf((await member(entries, manifest.install)).body, 1 << 20);
+    const checkedInstall = install; // the bytes signed are the bytes run
     const sha = manifest.root_archive.sha256;
     rootName = req.force === true ? await freshRootName(paths, sha) : sha;
     const root = join(paths.roots, rootName);
     const checkSignature = async (): Promise<void> => {
-      await verifySignatureAfterRoot(entries, mfBytes, trusted);
+      await verifySignatureAfterRoot(entries, { manifest: mfBytes, install: checkedInstall }, trusted);
     };
     if (!(await exists(join(root, COMPLETE)))) {
       const tarEntry = await member(entries, manifest.root_archive.path);

@@ -165,6 +165,7 @@ export async function checkRootfsStream(
   let installType: string | null = null;
   let manifestBytes: Buffer | null = null;
   let signatureBytes: Buffer | null = null;
+  let installBytes: Buffer | null = null;
   try {
     const outer = new EntryChecker();
     for await (const entry of openTar(source, { signal })) {
@@ -192,6 +193,10 @@ export async function checkRootfsStream(
         root = await checkRootArchive(entry.body, manifest.root_archive.path, signal);
       } else if (checked.path === installPath) {
         installType = checked.type;
+        // The signature covers the install script (the agent runs it as root): keep its bytes.
+        if (signature !== undefined && installBytes === null && checked.type === 'file') {
+          installBytes = await smallBytes(entry.body, checked.path, 1 << 20);
+        }
       }
     }
   } catch (error) {
@@ -202,7 +207,11 @@ export async function checkRootfsStream(
     if (manifestBytes === null || manifestBytes.toString('utf8') !== signature.manifestText) {
       throw new RootfsSignatureInvalid(`${MANIFEST} changed while the upload was checked`);
     }
-    signedBy = checkRootfsSignature(manifestBytes, signatureBytes, signature.trust);
+    signedBy = checkRootfsSignature(
+      { manifest: manifestBytes, install: installBytes ?? Buffer.alloc(0) },
+      signatureBytes,
+      signature.trust,
+    );
   }
   if (root === null) {
     throw new RootfsInvalidArchive(

@@ -9,7 +9,7 @@ import { join } from 'node:path';
 import { gzipSync } from 'node:zlib';
 import { afterEach, beforeEach, describe, it } from 'node:test';
 import { stringify } from 'yaml';
-import { ROOTFS_SIGNATURE_FILE, type RootfsListItem } from '@refit/protocol';
+import { ROOTFS_SIGNATURE_FILE, rootfsSignedMessage, type RootfsListItem } from '@refit/protocol';
 import type { Route } from '../api/route.ts';
 import { LocalDirBlobstore } from '../blobstore/local-dir-blobstore.ts';
 import { silentLog } from '../config/director-log.ts';
@@ -35,7 +35,11 @@ interface Signed {
   readonly tamper?: (mf: Buffer) => Buffer;
   /** Changes rootfs.MF.sig's bytes. */
   readonly mangle?: (sig: Buffer) => Buffer;
+  /** Replaces the install script after it was signed. */
+  readonly swapInstall?: string;
 }
+
+const INSTALL = '#!/bin/sh\nexit 0\n';
 
 /** rootfs.tgz as refit-stemcell writes it: rootfs.MF, install, root.tar, then rootfs.MF.sig. */
 async function signedRootfsTgz(options: Signed): Promise<Buffer> {
@@ -52,7 +56,7 @@ async function signedRootfsTgz(options: Signed): Promise<Buffer> {
   );
   const entries = [
     file('rootfs.MF', options.tamper ? options.tamper(mf) : mf),
-    file('install', '#!/bin/sh\nexit 0\n', 0o755),
+    file('install', options.swapInstall ?? INSTALL, 0o755),
     file('root.tar', root),
   ];
   if (options.key !== undefined) {
@@ -60,7 +64,11 @@ async function signedRootfsTgz(options: Signed): Promise<Buffer> {
       stringify({
         algorithm: 'ed25519',
         key_fingerprint: keyFingerprint(createPublicKey(options.key)),
-        signature: sign(null, mf, options.key).toString('base64'),
+        signature: sign(
+          null,
+          Buffer.from(rootfsSignedMessage(sha256(mf), sha256(INSTALL))),
+          options.key,
+        ).toString('base64'),
       }),
     );
     entries.push(file(ROOTFS_SIGNATURE_FILE, options.mangle ? options.mangle(sig) : sig));
@@ -172,7 +180,14 @@ for (const backend of testBackends()) {
             return copy;
           },
         },
-        new RegExp(`^rootfs.MF.sig does not verify: rootfs.MF is not what key ${trustedFingerprint} signed$`),
+        new RegExp(
+          `^rootfs.MF.sig does not verify: rootfs.MF or install is not what key ${trustedFingerprint} signed$`,
+        ),
+      ],
+      [
+        'an install script other than the one signed',
+        { version: '2', key: trusted.privateKey, swapInstall: `${INSTALL}# and then some\n` },
+        /^rootfs.MF.sig does not verify: rootfs.MF or install is not what key [0-9a-f]{64} signed$/,
       ],
       [
         'a signature by another key',

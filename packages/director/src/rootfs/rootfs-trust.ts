@@ -1,6 +1,6 @@
 import { createHash, createPublicKey, verify, type KeyObject } from 'node:crypto';
 import { parse } from 'yaml';
-import { ROOTFS_SIGNATURE_FILE, RootfsSignature } from '@refit/protocol';
+import { ROOTFS_SIGNATURE_FILE, RootfsSignature, rootfsSignedMessage } from '@refit/protocol';
 import { RootfsSignatureInvalid } from '../errors.ts';
 
 /**
@@ -35,13 +35,15 @@ export function rootfsTrust(config: {
   return { keys, requireSignature: config.requireSignature };
 }
 
+const sha256 = (data: Buffer) => createHash('sha256').update(data).digest('hex');
+
 /**
- * Checks rootfs.MF.sig (`signature`, null when the archive has none) over `manifest` (the exact
- * rootfs.MF bytes). Answers the signing key's fingerprint, or null for an accepted unsigned
+ * Checks rootfs.MF.sig (`signature`, null when the archive has none) over the exact bytes of
+ * rootfs.MF and of the install script (`rootfsSignedMessage`). Answers the signing key's fingerprint, or null for an accepted unsigned
  * archive (or when the director trusts no key: then a signature cannot be checked and is not).
  */
 export function checkRootfsSignature(
-  manifest: Buffer,
+  parts: { readonly manifest: Buffer; readonly install: Buffer },
   signature: Buffer | null,
   trust: RootfsTrust,
 ): string | null {
@@ -72,9 +74,10 @@ export function checkRootfsSignature(
       `${ROOTFS_SIGNATURE_FILE} is signed by key ${fingerprint}, which this director does not trust (${known})`,
     );
   }
-  if (!verify(null, manifest, key, Buffer.from(parsed.data.signature, 'base64'))) {
+  const message = Buffer.from(rootfsSignedMessage(sha256(parts.manifest), sha256(parts.install)), 'utf8');
+  if (!verify(null, message, key, Buffer.from(parsed.data.signature, 'base64'))) {
     throw new RootfsSignatureInvalid(
-      `${ROOTFS_SIGNATURE_FILE} does not verify: rootfs.MF is not what key ${fingerprint} signed`,
+      `${ROOTFS_SIGNATURE_FILE} does not verify: rootfs.MF or install is not what key ${fingerprint} signed`,
     );
   }
   return fingerprint;
