@@ -4,7 +4,7 @@
 // 127.0.0.1) and reboots; the boot step swaps roots, counts attempts and falls back.
 import assert from 'node:assert/strict';
 import { execFile } from 'node:child_process';
-import { createHash, randomUUID } from 'node:crypto';
+import { createHash, createPrivateKey, randomUUID, sign } from 'node:crypto';
 import { mkdir, mkdtemp, readdir, readFile, readlink, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
@@ -12,11 +12,12 @@ import { fileURLToPath } from 'node:url';
 import { promisify } from 'node:util';
 import { after, before, describe, it } from 'node:test';
 import type { NatsConnection } from 'nats';
-import { parse } from 'yaml';
+import { parse, stringify } from 'yaml';
 import {
   AgentStateValue,
   Heartbeat,
   RootfsBootState,
+  rootfsSignedMessage,
   StemcellManifest,
   UpdateRootfsProgress,
   UpdateRootfsResult,
@@ -109,6 +110,7 @@ describe(
     let v2: Built;
     let broken: Built;
     let badInstall: Built;
+    let unsigned: Built;
     let stemcellCid = '';
     let vmCid = '';
     let diskCid = '';
@@ -204,28 +206,50 @@ describe(
         v2Agent,
         `globalThis.REFIT_AGENT_BUILD = 'refit-agent-e2e-v2-${tag}';\nawait import(${JSON.stringify(join(repo, 'packages/agent/src/main.ts'))});\n`,
       );
+      // Every root is signed and trusts its signing key (baked in): each reload below is checked
+      // against the key of the root running at the time.
+      const keys = JSON.parse((await run(stemcellBin, ['keygen', '--out', join(work, 'keys')])).stdout) as {
+        private_key: string;
+        public_key: string;
+      };
+      const signing = ['--signing-key', keys.private_key, '--trust-key', keys.public_key];
       [v1, v2, broken] = await Promise.all([
-        build(work, '1'),
-        build(work, '2', ['--agent-entry', v2Agent]),
-        build(work, '9', ['--agent-entry', brokenAgent]),
+        build(work, '1', signing),
+        build(work, '2', ['--agent-entry', v2Agent, ...signing]),
+        build(work, '9', ['--agent-entry', brokenAgent, ...signing]),
       ]);
       // v2 with an install script that fails: same root, another tarball.
       const repack = join(work, 'repack');
       await mkdir(repack);
       await run('tar', ['-xzf', v2.rootfs, '-C', repack]);
+      // v2 without its rootfs.MF.sig: a VM whose root trusts a key must refuse it.
+      const unsignedPath = join(work, 'unsigned-rootfs.tgz');
+      const pack = (out: string, members: string) =>
+        run('sh', ['-c', `tar -cf - -C "$1" ${members} | gzip -1 > "$2"`, 'sh', repack, out]);
+      await pack(unsignedPath, 'rootfs.MF install root.tar');
+      unsigned = {
+        version: '2',
+        rootfs: unsignedPath,
+        multiDigest: `sha256:${sha256(await readFile(unsignedPath))}`,
+        rootSha256: v2.rootSha256,
+      };
+      const badScript = '#!/bin/sh\necho "install: refusing on purpose" >&2\nexit 7\n';
+      await writeFile(join(repack, 'install'), badScript, { mode: 0o755 });
+      // Signed again (the signature covers the install script), so that it fails at install.
+      const mf = await readFile(join(repack, 'rootfs.MF'));
+      const statement = rootfsSignedMessage(sha256(mf), sha256(Buffer.from(badScript)));
+      const signature = sign(
+        null,
+        Buffer.from(statement),
+        createPrivateKey(await readFile(keys.private_key)),
+      );
+      const sig = parse(await readFile(join(repack, 'rootfs.MF.sig'), 'utf8')) as Record<string, string>;
       await writeFile(
-        join(repack, 'install'),
-        '#!/bin/sh\necho "install: refusing on purpose" >&2\nexit 7\n',
-        { mode: 0o755 },
+        join(repack, 'rootfs.MF.sig'),
+        stringify({ ...sig, signature: signature.toString('base64') }),
       );
       const badPath = join(work, 'bad-install-rootfs.tgz');
-      await run('sh', [
-        '-c',
-        `tar -cf - -C "$1" rootfs.MF install root.tar | gzip -1 > "$2"`,
-        'sh',
-        repack,
-        badPath,
-      ]);
+      await pack(badPath, 'rootfs.MF install root.tar rootfs.MF.sig');
       await rm(repack, { recursive: true });
       const bad = await readFile(badPath);
       badInstall = {
@@ -242,6 +266,7 @@ describe(
         ['rootfs-v2', v2],
         ['rootfs-v9', broken],
         ['rootfs-bad-install', badInstall],
+        ['rootfs-unsigned', unsigned],
       ] as const)
         await blobs.putFile(id, b.rootfs);
 
@@ -355,6 +380,23 @@ describe(
       );
       assert.deepEqual(await stagedRoots(), [], 'the unpacked root was removed');
       assert.equal(await nextRecordExists(), false);
+      assert.deepEqual(await tickerPids(), [job]);
+    });
+
+    it('refuses a rootfs not signed by a key the running root trusts; the job keeps running', async () => {
+      const [job] = await tickerPids();
+      const since = performance.now();
+      await assert.rejects(updateRootfs('rootfs-unsigned', unsigned.multiDigest), (e: Error) => {
+        assert.ok(e instanceof AgentException);
+        assert.match(
+          e.message,
+          /rootfs.tgz has no rootfs.MF.sig, and this VM's root trusts only signed roots/,
+        );
+        return true;
+      });
+      figures['unsigned_refused_ms'] = Math.round(performance.now() - since);
+      assert.deepEqual(await stagedRoots(), [], 'the unpacked root was removed');
+      assert.equal(await nextRecordExists(), false, 'the next boot is unchanged');
       assert.deepEqual(await tickerPids(), [job]);
     });
 
