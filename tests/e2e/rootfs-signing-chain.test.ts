@@ -17,6 +17,9 @@ import { LocalDirBlobstore } from '@refit/director/blobstore/local-dir-blobstore
 import { RootfsSignatureInvalid } from '@refit/director/errors.ts';
 import { readRootfsManifestText, verifyAndStoreRootfs } from '@refit/director/rootfs/check-rootfs-archive.ts';
 import { rootfsTrust } from '@refit/director/rootfs/rootfs-trust.ts';
+import { startUploadLab } from '@refit/director/stemcells/director-process.test-support.ts';
+import type { RootfsListItem } from '@refit/protocol';
+import { parse, stringify } from 'yaml';
 
 const run = promisify(execFile);
 const repo = resolve(dirname(fileURLToPath(import.meta.url)), '../..');
@@ -93,6 +96,35 @@ describe('signed rootfs: builder → director → agent', () => {
     const left: string[] = [];
     for await (const id of blobstore.list()) left.push(id);
     assert.deepEqual(left, []);
+  });
+
+  it('the director process honours config rootfs.trusted_keys (GET /rootfs names the signer)', async () => {
+    const lab = await startUploadLab({ backend: 'sqlite' });
+    try {
+      const configFile = join(lab.dir, 'director.yml');
+      const config = parse(await readFile(configFile, 'utf8')) as Record<string, unknown>;
+      await writeFile(configFile, stringify({ ...config, rootfs: { trusted_keys: [signer.public_key] } }));
+      await lab.restart();
+      const upload = async (which: string) => {
+        const reply = await lab.director.request('POST', '/rootfs', {
+          headers: { 'content-type': 'application/x-compressed' },
+          body: await readFile(built.get(which) ?? ''),
+        });
+        return lab.director.waitTask(lab.director.taskOf(reply));
+      };
+      assert.equal((await upload('signed')).state, 'done');
+      const refused = await upload('unsigned');
+      assert.equal(refused.state, 'error');
+      assert.match(refused.result ?? '', /^Rootfs archive has no rootfs.MF.sig/);
+      const list = (await lab.director.request('GET', '/rootfs')).json<RootfsListItem[]>();
+      assert.deepEqual(
+        list.map((r) => [r.version, r.signed_by]),
+        [['2', signer.key_fingerprint]],
+      );
+      assert.deepEqual(await lab.scratchLeftovers(), []);
+    } finally {
+      await lab.cleanup();
+    }
   });
 
   it('an agent running a root built with --trust-key stages only what that key signed', async () => {
