@@ -12,7 +12,8 @@ import { defineAction } from './action.ts';
  * `{force: true}` restages a root already staged or running into a fresh directory (repairs a
  * drifted root: `recreate --strategy reload`).
  * A root older than the booted one is refused (before any download when the director names the
- * `version`, else as soon as rootfs.MF is read) unless `{allow_downgrade: true}`.
+ * `version`, else as soon as rootfs.MF is read, before anything is unpacked) unless
+ * `{allow_downgrade: true}`.
  */
 export const updateRootfs = defineAction({
   method: 'update_rootfs',
@@ -29,7 +30,6 @@ export const updateRootfs = defineAction({
       allowDowngrade: options?.allow_downgrade === true,
     };
     if (policy.declared !== null) refuseDowngrade(policy, policy.declared, 'stemcell');
-    let checked: string | null = null;
     const result = await stageRootfs({
       blobstoreId,
       digest,
@@ -37,15 +37,8 @@ export const updateRootfs = defineAction({
       paths: rootfsPaths(ctx.paths.base),
       installTimeoutMs: ctx.installTimeoutMs ?? 120_000,
       force: options?.force === true,
-      report: (progress) => {
-        // The first report naming a version comes right after rootfs.MF is read, before the
-        // root is unpacked or installed: a refusal there leaves no root and no boot record.
-        if (progress.version !== null && progress.version !== checked) {
-          checkManifestVersion(policy, progress.version);
-          checked = progress.version;
-        }
-        ctx.tasks.report(signal, progress);
-      },
+      checkVersion: (version) => checkManifestVersion(policy, version),
+      report: (progress) => ctx.tasks.report(signal, progress),
       signal,
     });
     ctx.log.info(

@@ -35,6 +35,8 @@ export interface StageRequest {
    */
   readonly force?: boolean;
   readonly limits?: DownloadLimits;
+  /** Refuses a version (throws) as soon as it is known: before anything is unpacked or installed. */
+  readonly checkVersion?: (version: string) => void;
   readonly report: (progress: UpdateRootfsProgress) => void;
   readonly signal: AbortSignal;
 }
@@ -103,6 +105,7 @@ export async function stageRootfs(req: StageRequest): Promise<UpdateRootfsResult
   );
   const installed = known === null || req.force === true ? null : await installedRoot(paths, known.sha256);
   if (known !== null && installed !== null) {
+    req.checkVersion?.(known.version);
     const staged = installed;
     req.report({ phase: 'staged', bytes_done: 0, bytes_total: 0, bytes_fetched: 0, version: known.version });
     return {
@@ -157,6 +160,7 @@ export async function stageRootfs(req: StageRequest): Promise<UpdateRootfsResult
     if (!mfParsed.success)
       throw new AgentError(AgentErrorCode.UnsafeArchive, `rootfs.MF is invalid: ${mfParsed.error.message}`);
     manifest = mfParsed.data;
+    req.checkVersion?.(manifest.version);
     install = await bufferOf((await member(entries, manifest.install)).body, 1 << 20);
     const checkedInstall = install; // the bytes signed are the bytes run
     const sha = manifest.root_archive.sha256;
