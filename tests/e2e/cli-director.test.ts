@@ -290,7 +290,8 @@ describe('refit CLI against refit-director', { timeout: 240_000 }, () => {
     assert.match(uploaded.stdout, /\nTask \d+ done\n/);
 
     const listed = await refit(['--tty', 'rootfs'], { env: asAdmin() });
-    assert.match(listed.stdout, /^bosh-refit-rootfs-stemcell +2\.5 +ubuntu-jammy +[0-9a-f]{64} +\d/m);
+    assert.match(listed.stdout, /^bosh-refit-rootfs-stemcell +2\.5 +ubuntu-jammy +[0-9a-f]{64} +\d.* +- *$/m);
+    assert.match(listed.stdout, /Signed By/);
 
     const image = Buffer.from('img');
     const stemcell = join(work, 'stemcell-2.5.tgz');

@@ -46,6 +46,8 @@ export const RootfsAsRead = z.object({
   sha256: optionalString,
   size: z.number().nullish(),
   created_at: optionalString,
+  /** Key fingerprint of the rootfs.MF.sig signer (Refit's signed rootfs), absent when unsigned. */
+  signed_by: optionalString,
 });
 export type RootfsAsRead = z.infer<typeof RootfsAsRead>;
 

@@ -8,7 +8,7 @@ import { noPositionals } from './arg-schema.ts';
 export function rootfsTable(items: readonly Rootfs[]): TableData {
   return {
     content: 'rootfs',
-    header: ['Name', 'Version', 'OS', 'SHA256', 'Size'],
+    header: ['Name', 'Version', 'OS', 'SHA256', 'Size', 'Signed By'],
     rows: items.map((r) => [
       text(r.name),
       version(r.version),
@@ -17,6 +17,7 @@ export function rootfsTable(items: readonly Rootfs[]): TableData {
       r.size === undefined
         ? text('')
         : { text: formatBytes(r.size), sortKey: { kind: 'number', value: r.size } },
+      text(r.signedBy === '' ? '-' : r.signedBy),
     ]),
     sortBy: [
       { column: 0, asc: true },

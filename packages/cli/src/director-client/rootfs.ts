@@ -10,6 +10,8 @@ export interface Rootfs {
   readonly operatingSystem: string;
   readonly sha256: string;
   readonly size: number | undefined;
+  /** The signing key's fingerprint; '' when unsigned. */
+  readonly signedBy: string;
 }
 
 export async function listRootfs(client: DirectorClient, signal: AbortSignal): Promise<Rootfs[]> {
@@ -20,6 +22,7 @@ export async function listRootfs(client: DirectorClient, signal: AbortSignal): P
     operatingSystem: r.operating_system ?? '',
     sha256: r.sha256 ?? '',
     size: r.size ?? undefined,
+    signedBy: r.signed_by ?? '',
   }));
 }
 
