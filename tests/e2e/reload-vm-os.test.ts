@@ -149,8 +149,10 @@ describe(
       blob: string,
       digest: string,
       onProgress: (p: UpdateRootfsProgress) => void = () => undefined,
+      options?: Record<string, unknown>,
     ): Promise<UpdateRootfsResult> => {
-      const started = (await bus.send(agentId, 'update_rootfs', [blob, digest], 5000)) as {
+      const args = options === undefined ? [blob, digest] : [blob, digest, options];
+      const started = (await bus.send(agentId, 'update_rootfs', args, 5000)) as {
         agent_task_id: string;
       };
       const deadline = Date.now() + 120_000;
@@ -531,7 +533,9 @@ describe(
     });
 
     it('reloads back to v1 through a SIGKILL of the VM supervisor during boot and of the agent before commit', async () => {
-      const staged = await updateRootfs('rootfs-v1', v1.multiDigest);
+      // A reload only moves forward: v1 under v2 is refused unless the director allows it.
+      await assert.rejects(updateRootfs('rootfs-v1', v1.multiDigest), /older than the booted stemcell 2/);
+      const staged = await updateRootfs('rootfs-v1', v1.multiDigest, undefined, { allow_downgrade: true });
       assert.equal(staged.sha256, v1.rootSha256);
       const statusFile = join(vmDir(), 'status.json');
       const before = JSON.parse(await readFile(statusFile, 'utf8')) as {
