@@ -8,6 +8,7 @@ const mounted = { now: true };
 const reporting: Mounter = {
   bind: () => Promise.resolve(),
   unmount: () => Promise.resolve(),
+  remount: () => Promise.resolve(),
   isMountPoint: () => Promise.resolve(mounted.now),
 };
 

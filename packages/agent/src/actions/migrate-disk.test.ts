@@ -13,11 +13,21 @@ import {
 } from 'node:fs/promises';
 import { join } from 'node:path';
 import { afterEach, beforeEach, describe, it } from 'node:test';
-import { systemMounter } from '../disks/mounter.ts';
+import { systemMounter, type Mounter } from '../disks/mounter.ts';
 import { agentFixture, type AgentFixture } from '../testing/fixture.ts';
 
 // Real bind mounts need root (CAP_SYS_ADMIN), as the agent has inside a VM.
 const root = process.getuid?.() === 0;
+
+/** Writes to `path`, answering the error code (or 'written'): what a straggling job would see. */
+async function tryWrite(path: string): Promise<string> {
+  try {
+    await writeFile(path, 'straggler');
+    return 'written';
+  } catch (error) {
+    return (error as NodeJS.ErrnoException).code ?? String(error);
+  }
+}
 
 describe('migrate_disk', { skip: !root && 'needs root for mount(8) and chown' }, () => {
   let f: AgentFixture;
@@ -25,8 +35,19 @@ describe('migrate_disk', { skip: !root && 'needs root for mount(8) and chown' },
   let newDisk: string;
   const target = () => join(f.ctx.paths.vcap, 'store_migration_target');
 
+  /** Runs as the migration target is unmounted: right after the copy, before the store moves. */
+  let afterCopy: (() => Promise<void>) | null = null;
+  const probing: Mounter = {
+    ...systemMounter,
+    async unmount(point) {
+      if (point === target()) await afterCopy?.();
+      await systemMounter.unmount(point);
+    },
+  };
+
   beforeEach(async () => {
-    f = await agentFixture();
+    afterCopy = null;
+    f = await agentFixture({ mounter: probing });
     oldDisk = join(f.dir, 'disks/old');
     newDisk = join(f.dir, 'disks/new');
     await mkdir(join(oldDisk, 'db/nested'), { recursive: true });
@@ -82,6 +103,26 @@ describe('migrate_disk', { skip: !root && 'needs root for mount(8) and chown' },
     assert.deepEqual(await f.call('list_disk'), { value: ['disk-new'] });
   });
 
+  it('remounts the old store read-only for the copy: a straggling write fails instead of being lost', async () => {
+    await f.call('add_persistent_disk', ['disk-new', newDisk]);
+    assert.deepEqual(await f.call('mount_disk', ['disk-new']), { value: {} });
+    assert.equal(await tryWrite(join(f.ctx.paths.store, 'before')), 'written');
+    const seen: string[] = [];
+    afterCopy = async () => {
+      seen.push(await tryWrite(join(f.ctx.paths.store, 'during')));
+    };
+    assert.deepEqual(await f.call('migrate_disk', ['disk-old', 'disk-new']), {
+      value: { mounted: 'disk-new' },
+    });
+    assert.deepEqual(seen, ['EROFS']);
+    await assert.rejects(stat(join(oldDisk, 'during')));
+    assert.equal(await readFile(join(newDisk, 'before'), 'utf8'), 'straggler');
+    // The new disk on the store is writable; the old one is not mounted anywhere any more.
+    assert.equal(await tryWrite(join(f.ctx.paths.store, 'after')), 'written');
+    assert.equal(await readFile(join(newDisk, 'after'), 'utf8'), 'straggler');
+    assert.equal(await systemMounter.isMountPoint(target()), false);
+  });
+
   it("BOSH's sequence: mount_disk(new) lands on the migration target, then migrate_disk moves it to the store", async () => {
     await writeFile(join(newDisk, 'stale'), 'left by nobody');
     await f.call('add_persistent_disk', ['disk-new', newDisk]);
@@ -112,6 +153,9 @@ describe('migrate_disk', { skip: !root && 'needs root for mount(8) and chown' },
     assert.equal(await systemMounter.isMountPoint(target()), false);
     assert.deepEqual(await f.call('list_disk'), { value: ['disk-old'] });
     assert.equal(await readFile(join(f.ctx.paths.store, 'db/nested/data'), 'utf8'), 'persistent data');
+    // The old store is read-write again, as it was before the migration.
+    assert.equal(await tryWrite(join(f.ctx.paths.store, 'after-failure')), 'written');
+    assert.equal(await readFile(join(oldDisk, 'after-failure'), 'utf8'), 'straggler');
     // What the director sends next to remove the new disk answers without failing.
     assert.deepEqual(await f.call('unmount_disk', ['disk-new']), {
       value: { message: 'Partition of disk-new is not mounted' },

@@ -16,6 +16,7 @@ const recording: Mounter = {
     isMounted = false;
     return Promise.resolve();
   },
+  remount: () => Promise.resolve(),
   isMountPoint: () => Promise.resolve(isMounted),
 };
 

@@ -9,6 +9,12 @@ const run = promisify(execFile);
 export interface Mounter {
   bind(source: string, target: string): Promise<void>;
   unmount(target: string): Promise<void>;
+  /**
+   * Flips the read-only flag of the mount on `target` (the mount point only: the same directory
+   * stays writable through any other path), as BOSH's agent remounts the old store read-only
+   * before `migrate_disk` copies it.
+   */
+  remount(target: string, options: { readonly readOnly: boolean }): Promise<void>;
   isMountPoint(target: string): Promise<boolean>;
 }
 
@@ -41,6 +47,15 @@ export const systemMounter: Mounter = {
       await run('umount', [target]);
     } catch (cause) {
       throw new AgentError(AgentErrorCode.Disk, `unmounting ${target} failed`, { cause });
+    }
+  },
+  async remount(target, { readOnly }) {
+    // A bind mount takes a per-mount-point `ro` (Linux 2.6.26+) through `remount,bind`.
+    try {
+      await run('mount', ['-o', `remount,bind,${readOnly ? 'ro' : 'rw'}`, target]);
+    } catch (cause) {
+      const mode = readOnly ? 'read-only' : 'read-write';
+      throw new AgentError(AgentErrorCode.Disk, `remounting ${target} ${mode} failed`, { cause });
     }
   },
   async isMountPoint(target) {

@@ -137,9 +137,10 @@ export class PersistentDisks {
   /**
    * `migrate_disk(old, new)`: the old disk is on /var/vcap/store; the new one is on
    * /var/vcap/store_migration_target when the director sent `mount_disk` first (BOSH does), and
-   * is mounted there now otherwise. The store is copied onto it, the target unmounted, and the new
-   * disk mounted on the store in place of the old one. A failed copy unmounts the target and
-   * leaves the old disk mounted and recorded, so the instance is as it was. A retried call whose
+   * is mounted there now otherwise. The store is remounted read-only (BOSH's agent does too), copied
+   * onto the new disk, the target unmounted, and the new disk mounted on the store in place of the
+   * old one. A failed copy unmounts the target and leaves the old disk mounted read-write and
+   * recorded, so the instance is as it was. A retried call whose
    * migration already happened answers at once.
    */
   async migrate(oldCid: string, newCid: string, signal: AbortSignal): Promise<void> {
@@ -154,10 +155,14 @@ export class PersistentDisks {
     const source = await this.#source(newCid);
     const target = await this.#mountedAt(this.#target);
     if (target?.cid !== newCid) await this.#bind(this.#target, newCid, source);
+    // As BOSH's agent does: the old store goes read-only before the copy, so a process still
+    // writing there (jobs are stopped by now) fails instead of changing what is being copied.
     try {
+      await this.#mounter.remount(this.#store.dir, { readOnly: true });
       await copyTree(this.#store.dir, this.#target.dir, signal);
     } catch (error) {
-      await this.#unbind(this.#target);
+      await this.#unbind(this.#target).catch(() => undefined);
+      await this.#mounter.remount(this.#store.dir, { readOnly: false }).catch(() => undefined);
       throw error;
     }
     await this.#unbind(this.#target);
