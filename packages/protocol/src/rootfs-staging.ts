@@ -20,6 +20,16 @@ export const UpdateRootfsOptions = z.object({
   version: z.string().min(1).optional(),
   /** Stage a root older than the booted one (`deploy --allow-downgrade`); refused otherwise. */
   allow_downgrade: z.boolean().optional(),
+  /**
+   * root.tar's sha256 (rootfs.MF `root_archive.sha256`) as the director's upload verified it.
+   * When the VM still has that root complete as its `previous` or `current` root, the agent
+   * stages it from the rootfs.MF, install and rootfs.MF.sig it kept beside it (re-verified):
+   * a rollback costs one reboot and no download.
+   */
+  root_archive_sha256: z
+    .string()
+    .regex(/^[0-9a-f]{64}$/)
+    .optional(),
 });
 export type UpdateRootfsOptions = z.infer<typeof UpdateRootfsOptions>;
 
@@ -56,6 +66,8 @@ export const UpdateRootfsResult = z.object({
   /** True when that root was already staged and installed: nothing was downloaded. */
   already_staged: z.boolean(),
   bytes_fetched: z.number().int().nonnegative(),
+  /** True when a kept root (`previous`/`current`) was staged again from its kept files. */
+  reused_kept_root: z.boolean().optional(),
 });
 export type UpdateRootfsResult = z.infer<typeof UpdateRootfsResult>;
 

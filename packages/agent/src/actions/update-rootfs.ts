@@ -38,11 +38,15 @@ export const updateRootfs = defineAction({
       installTimeoutMs: ctx.installTimeoutMs ?? 120_000,
       force: options?.force === true,
       checkVersion: (version) => checkManifestVersion(policy, version),
+      ...(options?.root_archive_sha256 === undefined
+        ? {}
+        : { rootArchiveSha256: options.root_archive_sha256 }),
+      log: (line) => ctx.log.info(line),
       report: (progress) => ctx.tasks.report(signal, progress),
       signal,
     });
     ctx.log.info(
-      `update_rootfs: ${result.version} (${result.sha256}) ${result.already_staged ? 'already staged' : options?.force === true ? 'restaged (forced)' : 'staged'} at ${result.staged_root}`,
+      `update_rootfs: ${result.version} (${result.sha256}) ${result.already_staged ? 'already staged' : result.reused_kept_root === true ? 'staged again from the kept root' : options?.force === true ? 'restaged (forced)' : 'staged'} at ${result.staged_root}`,
     );
     return result;
   },

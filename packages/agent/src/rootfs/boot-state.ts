@@ -15,6 +15,8 @@ export interface RootfsPaths {
   readonly nextFile: string;
   readonly roots: string;
   readonly downloads: string;
+  /** Per staged root, the rootfs.MF, install and rootfs.MF.sig bytes it was staged from. */
+  readonly kept: string;
   /** Maps an in-VM path to where the agent sees it (the base dir prefixed). */
   readonly local: (inVm: string) => string;
 }
@@ -26,6 +28,7 @@ export function rootfsPaths(base: string): RootfsPaths {
     nextFile: local(BOOT_NEXT_PATH),
     roots: local(STAGED_ROOTS_DIR),
     downloads: local('/var/vcap/data/rootfs/downloads'),
+    kept: local('/var/vcap/data/rootfs/kept'),
     local,
   };
 }
@@ -97,6 +100,11 @@ export async function collectRoots(
     if (kept.has(dir)) continue;
     await rm(dir, { recursive: true, force: true });
     removed.push(name);
+  }
+  // A root's kept files (rootfs.MF, install, rootfs.MF.sig) go with it.
+  const remaining = new Set(entries.filter((name) => !removed.includes(name)));
+  for (const name of await readdir(paths.kept).catch(() => [] as string[])) {
+    if (!remaining.has(name)) await rm(join(paths.kept, name), { recursive: true, force: true });
   }
   return removed;
 }

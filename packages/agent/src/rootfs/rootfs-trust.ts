@@ -109,33 +109,46 @@ export function verifyRootfsSignature(
 }
 
 /**
- * With trusted keys, the member after root.tar must be rootfs.MF.sig and verify over `parts`
- * (rootfs.MF's and install's bytes as read). Without keys (none baked into the running root) nothing is read:
- * digests only, as before signatures.
+ * rootfs.MF.sig's bytes: the member after root.tar. With trusted keys (`required`) any other
+ * member there is refused; without, a missing or other member is null (digests only, as before
+ * signatures), and the bytes are only kept for a later re-verification.
+ */
+export async function readSignatureAfterRoot(
+  entries: AsyncGenerator<TarEntry>,
+  required: boolean,
+): Promise<Buffer | null> {
+  const step = await entries.next();
+  if (step.done === true) return null;
+  const name = step.value.header.name.replace(/^\.\//, '');
+  if (name !== ROOTFS_SIGNATURE_FILE) {
+    if (!required) return null;
+    throw untrusted(`rootfs.tgz: expected ${ROOTFS_SIGNATURE_FILE} after root.tar, found ${name}`);
+  }
+  const chunks: Buffer[] = [];
+  let size = 0;
+  for await (const chunk of step.value.body as AsyncIterable<Buffer>) {
+    size += chunk.length;
+    if (size > ROOTFS_SIGNATURE_MAX_BYTES) {
+      if (!required) return null;
+      throw untrusted(`${ROOTFS_SIGNATURE_FILE} is larger than ${ROOTFS_SIGNATURE_MAX_BYTES} bytes`);
+    }
+    chunks.push(chunk);
+  }
+  return Buffer.concat(chunks);
+}
+
+/**
+ * Reads rootfs.MF.sig (the member after root.tar) and, with trusted keys, verifies it over
+ * `parts` (rootfs.MF's and install's bytes as read). Without keys (none baked into the running
+ * root) it only reads it: digests only, as before signatures. Answers the signing key's
+ * fingerprint (null without keys) and the signature's bytes (null when there were none).
  */
 export async function verifySignatureAfterRoot(
   entries: AsyncGenerator<TarEntry>,
   parts: SignedParts,
   trusted: TrustedKeys,
-): Promise<string | null> {
-  if (trusted.size === 0) return null;
-  const step = await entries.next();
-  let signature: Buffer | null = null;
-  if (step.done !== true) {
-    const name = step.value.header.name.replace(/^\.\//, '');
-    if (name !== ROOTFS_SIGNATURE_FILE) {
-      throw untrusted(`rootfs.tgz: expected ${ROOTFS_SIGNATURE_FILE} after root.tar, found ${name}`);
-    }
-    const chunks: Buffer[] = [];
-    let size = 0;
-    for await (const chunk of step.value.body as AsyncIterable<Buffer>) {
-      size += chunk.length;
-      if (size > ROOTFS_SIGNATURE_MAX_BYTES) {
-        throw untrusted(`${ROOTFS_SIGNATURE_FILE} is larger than ${ROOTFS_SIGNATURE_MAX_BYTES} bytes`);
-      }
-      chunks.push(chunk);
-    }
-    signature = Buffer.concat(chunks);
-  }
-  return verifyRootfsSignature(parts, signature, trusted);
+): Promise<{ fingerprint: string | null; signature: Buffer | null }> {
+  const signature = await readSignatureAfterRoot(entries, trusted.size > 0);
+  if (trusted.size === 0) return { fingerprint: null, signature };
+  return { fingerprint: verifyRootfsSignature(parts, signature, trusted), signature };
 }

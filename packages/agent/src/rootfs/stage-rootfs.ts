@@ -20,6 +20,7 @@ import {
 import { AgentError, AgentErrorCode, errorMessage } from '../errors.ts';
 import type { RootfsPaths } from './boot-state.ts';
 import { readBootState } from './boot-state.ts';
+import { findKeptRoot, keepRootFiles, keptDir } from './kept-root.ts';
 import { downloadResumable, type DownloadLimits, defaultDownloadLimits } from './ranged-download.ts';
 import { loadTrustedKeys, verifySignatureAfterRoot } from './rootfs-trust.ts';
 
@@ -37,6 +38,13 @@ export interface StageRequest {
   readonly limits?: DownloadLimits;
   /** Refuses a version (throws) as soon as it is known: before anything is unpacked or installed. */
   readonly checkVersion?: (version: string) => void;
+  /**
+   * root.tar's sha256 the director knows from the upload: a `previous` or `current` root with
+   * this sha256 is staged again from its kept files, without a download.
+   */
+  readonly rootArchiveSha256?: string;
+  /** Lines for the agent's log (why a kept root was or was not reused). */
+  readonly log?: (line: string) => void;
   readonly report: (progress: UpdateRootfsProgress) => void;
   readonly signal: AbortSignal;
 }
@@ -119,6 +127,27 @@ export async function stageRootfs(req: StageRequest): Promise<UpdateRootfsResult
 
   // Before any download: a broken key file fails the staging rather than skipping the check.
   const trusted = await loadTrustedKeys(paths.local(ROOTFS_TRUSTED_KEYS_DIR));
+  const digestText = `${expected.algorithm}:${expected.hex}`;
+  if (req.force !== true) {
+    // Rollback to the root this VM ran before (still on its disk): no download, same checks.
+    const match = { digest: digestText, rootArchiveSha256: req.rootArchiveSha256 ?? null };
+    const kept = await findKeptRoot(paths, match, trusted, COMPLETE, req.checkVersion);
+    if (kept.found) {
+      const { manifest, root } = kept;
+      const sha256 = manifest.root_archive.sha256;
+      req.log?.(
+        `update_rootfs: ${manifest.version} is the kept root ${root}: its kept rootfs.MF${trusted.size > 0 ? ' and rootfs.MF.sig verified again' : ' checked'}, nothing downloaded`,
+      );
+      const at = { bytes_done: 0, bytes_total: null, bytes_fetched: 0, version: manifest.version };
+      req.report({ phase: 'installing', ...at });
+      await installStaged(kept.install, root, manifest, req);
+      await writeFile(indexFile, JSON.stringify({ version: manifest.version, sha256 }));
+      req.report({ phase: 'staged', ...at, bytes_total: 0 });
+      const result = { version: manifest.version, sha256, staged_root: root, already_staged: false };
+      return { ...result, bytes_fetched: 0, reused_kept_root: true };
+    }
+    if (kept.reason !== null) req.log?.(`update_rootfs: downloading ${digestText}: ${kept.reason}`);
+  }
   let fetched = 0;
   req.report({ phase: 'downloading', bytes_done: 0, bytes_total: null, bytes_fetched: 0, version: null });
   try {
@@ -150,12 +179,14 @@ export async function stageRootfs(req: StageRequest): Promise<UpdateRootfsResult
   const entries = openTar(createReadStream(download), { signal });
   let manifest: RootfsManifest;
   let install: Buffer;
+  let mfBytes: Buffer;
+  let signature: Buffer | null = null;
   let rootName = '';
   try {
     const mf = await member(entries, 'rootfs.MF');
     // Read once: the signature is checked over these bytes, and these bytes are what is parsed
     // (likewise the install script: the buffer checked is the buffer written and run).
-    const mfBytes = await bufferOf(mf.body, 1 << 20);
+    mfBytes = await bufferOf(mf.body, 1 << 20);
     const mfParsed = RootfsManifest.safeParse(parseYaml(mfBytes.toString('utf8')));
     if (!mfParsed.success)
       throw new AgentError(AgentErrorCode.UnsafeArchive, `rootfs.MF is invalid: ${mfParsed.error.message}`);
@@ -167,13 +198,19 @@ export async function stageRootfs(req: StageRequest): Promise<UpdateRootfsResult
     rootName = req.force === true ? await freshRootName(paths, sha) : sha;
     const root = join(paths.roots, rootName);
     const checkSignature = async (): Promise<void> => {
-      await verifySignatureAfterRoot(entries, { manifest: mfBytes, install: checkedInstall }, trusted);
+      const checked = await verifySignatureAfterRoot(
+        entries,
+        { manifest: mfBytes, install: checkedInstall },
+        trusted,
+      );
+      signature = checked.signature;
     };
     if (!(await exists(join(root, COMPLETE)))) {
       const tarEntry = await member(entries, manifest.root_archive.path);
       await unpackRoot(tarEntry, manifest, root, fetched, req, checkSignature);
-    } else if (trusted.size > 0) {
-      // Unpacked and verified before: the signature, after root.tar, must still verify.
+    } else {
+      // Unpacked and verified before: the signature, after root.tar, must still verify (and is
+      // kept beside the root).
       const tarEntry = await member(entries, manifest.root_archive.path);
       for await (const _ of tarEntry.body) {
         // skipped
@@ -197,6 +234,39 @@ export async function stageRootfs(req: StageRequest): Promise<UpdateRootfsResult
     bytes_fetched: fetched,
     version: manifest.version,
   });
+  // Kept beside the root before install points the next boot at it (rollback without download).
+  await keepRootFiles(paths, rootName, { manifest: mfBytes, install, signature, digest: digestText });
+  await installStaged(install, stagedRoot, manifest, req);
+  await writeFile(indexFile, JSON.stringify({ version: manifest.version, sha256 }));
+  await rm(download, { force: true });
+  req.report({
+    phase: 'staged',
+    bytes_done: 0,
+    bytes_total: 0,
+    bytes_fetched: fetched,
+    version: manifest.version,
+  });
+  return {
+    version: manifest.version,
+    sha256,
+    staged_root: stagedRoot,
+    already_staged: false,
+    bytes_fetched: fetched,
+  };
+}
+
+/**
+ * Runs the install script for `stagedRoot` and checks the boot record it wrote. On failure
+ * nothing points at the root, and the root (with its kept files) goes unless it is in use.
+ */
+async function installStaged(
+  install: Buffer,
+  stagedRoot: string,
+  manifest: RootfsManifest,
+  req: StageRequest,
+): Promise<void> {
+  const { paths } = req;
+  const sha256 = manifest.root_archive.sha256;
   try {
     await runInstall(install, stagedRoot, manifest, req);
     const record = RootfsBootRecord.parse(JSON.parse(await readFile(paths.nextFile, 'utf8')));
@@ -214,25 +284,15 @@ export async function stageRootfs(req: StageRequest): Promise<UpdateRootfsResult
     const inUse = [state?.current, state?.previous, state?.pending, state?.booted].some(
       (r) => r?.root === stagedRoot,
     );
-    if (!inUse) await rm(paths.local(stagedRoot), { recursive: true, force: true });
+    if (!inUse) {
+      await rm(paths.local(stagedRoot), { recursive: true, force: true });
+      await rm(keptDir(paths, stagedRoot.slice(STAGED_ROOTS_DIR.length + 1)), {
+        recursive: true,
+        force: true,
+      });
+    }
     throw error;
   }
-  await writeFile(indexFile, JSON.stringify({ version: manifest.version, sha256 }));
-  await rm(download, { force: true });
-  req.report({
-    phase: 'staged',
-    bytes_done: 0,
-    bytes_total: 0,
-    bytes_fetched: fetched,
-    version: manifest.version,
-  });
-  return {
-    version: manifest.version,
-    sha256,
-    staged_root: stagedRoot,
-    already_staged: false,
-    bytes_fetched: fetched,
-  };
 }
 
 /**
