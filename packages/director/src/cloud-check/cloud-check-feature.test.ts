@@ -10,6 +10,7 @@ import { coreMigration } from '../db/core-migration.ts';
 import { stemcellsMigration } from '../db/migrations/002-stemcells.ts';
 import { testBackends, type TestDatabase } from '../db/test-databases.ts';
 import { deploymentsMigration } from '../deployments/006-deployments.ts';
+import { persistentDiskActiveMigration } from '../deployments/017-persistent-disk-active.ts';
 import { DeploymentStore } from '../deployments/deployment-store.ts';
 import { DbEventRecorder } from '../events/db-event-recorder.ts';
 import type { DirectorDeps } from '../feature.ts';
@@ -44,6 +45,7 @@ for (const backend of testBackends()) {
           stemcellsMigration,
           ipReservationsMigration,
           deploymentsMigration,
+          persistentDiskActiveMigration,
           ...feature.migrations,
         ],
       });

@@ -6,6 +6,7 @@ import { DbIpReservationStore, ipReservationsMigration } from '../networking/ind
 import type { IpReservation } from '../planner/plan-types.ts';
 import { deploymentsMigration } from './006-deployments.ts';
 import { leftoverVmsMigration } from './014-leftover-vms.ts';
+import { persistentDiskActiveMigration } from './017-persistent-disk-active.ts';
 import { orphanDisksMigration } from '../disks/015-orphan-disks.ts';
 import { DeploymentStore } from './deployment-store.ts';
 
@@ -42,6 +43,7 @@ for (const backend of testBackends()) {
             deploymentsMigration,
             leftoverVmsMigration,
             orphanDisksMigration,
+            persistentDiskActiveMigration,
           ],
         });
         store = new DeploymentStore(database.db);
@@ -70,8 +72,10 @@ for (const backend of testBackends()) {
           size: 128,
           cloudProperties: { a: 1 },
         });
-        // A failing insert (the CID taken) rolls the delete back: the old record stays.
-        await state.diskCreated('i-1', { cid: 'disk-elsewhere', size: 1, cloudProperties: {} });
+        // A failing switch (the new CID recorded for another instance) rolls the orphaning back.
+        await store
+          .stateStore('dep')
+          .diskCreated('i-other', { cid: 'disk-elsewhere', size: 1, cloudProperties: {} });
         await assert.rejects(
           state.diskReplaced('i-1', 'disk-new', { cid: 'disk-elsewhere', size: 2, cloudProperties: {} }),
         );
@@ -83,6 +87,54 @@ for (const backend of testBackends()) {
         const stillOrphans = await database.db.query('SELECT disk_cid FROM orphan_disks');
         assert.deepEqual(stillOrphans, [{ disk_cid: 'disk-old' }], 'the failed switch orphaned nothing');
         await database.db.execute("DELETE FROM persistent_disks WHERE cid = 'disk-elsewhere'");
+      });
+
+      it("a migration's new disk is recorded inactive: never the instance's disk until the switch flips the flags", async () => {
+        const state = store.stateStore('dep');
+        await state.inactiveDiskCreated('i-1', { cid: 'disk-next', size: 256, cloudProperties: { b: 2 } });
+        assert.equal((await store.instances('dep'))[0]?.disk?.cid, 'disk-new', 'the active disk is read');
+        assert.deepEqual(await state.inactiveDisks('i-1'), [
+          { cid: 'disk-next', size: 256, cloudProperties: { b: 2 } },
+        ]);
+        assert.deepEqual(await store.inactiveDisks('dep'), [
+          { instanceId: 'i-1', disk: { cid: 'disk-next', size: 256, cloudProperties: { b: 2 } } },
+        ]);
+        assert.equal(await store.activateDisk('i-1', 'disk-next'), false, 'the instance has an active disk');
+        // Abandoned (a failed migration): the row goes with the disk.
+        await state.diskDeleted('i-1', 'disk-next');
+        assert.deepEqual(await state.inactiveDisks('i-1'), []);
+        // Switched: the inactive row becomes active, the old disk orphaned, in one transaction.
+        await state.inactiveDiskCreated('i-1', { cid: 'disk-next', size: 256, cloudProperties: { b: 2 } });
+        await state.diskReplaced('i-1', 'disk-new', {
+          cid: 'disk-next',
+          size: 256,
+          cloudProperties: { b: 2 },
+        });
+        assert.deepEqual(
+          await database.db.query('SELECT cid, active FROM persistent_disks WHERE instance_id = $1', ['i-1']),
+          [{ cid: 'disk-next', active: 1 }],
+        );
+        assert.deepEqual(
+          (await database.db.query('SELECT disk_cid FROM orphan_disks ORDER BY disk_cid')).map(
+            (r) => r.disk_cid,
+          ),
+          ['disk-new', 'disk-old'],
+        );
+        assert.deepEqual(await store.inactiveDisks('dep'), []);
+        // cloud check's activate_disk: only onto an instance without an active disk.
+        await state.inactiveDiskCreated('i-2', { cid: 'disk-lone', size: 8, cloudProperties: {} });
+        assert.equal(
+          (await store.instances('dep')).find((i) => i.id === 'i-2'),
+          undefined,
+        );
+        assert.equal(await store.activateDisk('i-2', 'disk-lone'), true);
+        assert.deepEqual(await state.inactiveDisks('i-2'), []);
+        await database.db.execute("DELETE FROM persistent_disks WHERE cid = 'disk-lone'");
+        // Back as the next test expects: disk-new the active disk of i-1.
+        await database.db.execute("DELETE FROM orphan_disks WHERE disk_cid = 'disk-new'");
+        await database.db.execute(
+          "UPDATE persistent_disks SET cid = 'disk-new', size = 128 WHERE cid = 'disk-next'",
+        );
       });
 
       it('diskOrphaned moves the row; instanceDeleted and delete orphan any disk still recorded', async () => {

@@ -1,5 +1,6 @@
 import type { Db, Row } from '../db/db.ts';
 import { orphanDiskRow } from '../disks/orphan-disk-store.ts';
+import { BugError } from '../errors.ts';
 import type {
   CurrentDisk,
   CurrentInstance,
@@ -29,11 +30,17 @@ export interface InstanceRecord extends CurrentInstance {
   readonly applySpec: Record<string, unknown> | null;
 }
 
+/** An inactive persistent disk (`persistent_disks.active = 0`) and the instance it was made for. */
+export interface InactiveDiskRecord {
+  readonly instanceId: string;
+  readonly disk: CurrentDisk;
+}
+
 const json = (value: unknown) => JSON.stringify(value);
 const parse = <T>(text: unknown, fallback: T): T =>
   typeof text === 'string' && text !== '' ? (JSON.parse(text) as T) : fallback;
 
-/** The deployments tables (migrations 006 and 014; disks leave for 015's `orphan_disks`). */
+/** The deployments tables (migrations 006, 014 and 017; disks leave for 015's `orphan_disks`). */
 export class DeploymentStore {
   readonly #db: Db;
   constructor(db: Db) {
@@ -93,13 +100,45 @@ export class DeploymentStore {
       ]),
     );
     const disks = new Map(
-      (await this.#db.query('SELECT * FROM persistent_disks WHERE deployment = $1', [deployment])).map(
-        (r) => [String(r.instance_id), r],
-      ),
+      // An instance's disk is its active one; an inactive disk (a migration's new disk before the
+      // switch) is read by `inactiveDisks` only.
+      (
+        await this.#db.query('SELECT * FROM persistent_disks WHERE deployment = $1 AND active = 1', [
+          deployment,
+        ])
+      ).map((r) => [String(r.instance_id), r]),
     );
     return rows.map((row) =>
       toInstance(row, vms.get(String(row.id)) ?? null, disks.get(String(row.id)) ?? null),
     );
+  }
+
+  /**
+   * The deployment's inactive disks (BOSH's `active: false` rows): the new disk of a migration
+   * the director did not finish. Cloud check's `inactive_disk` problems are these.
+   */
+  async inactiveDisks(deployment: string): Promise<InactiveDiskRecord[]> {
+    const rows = await this.#db.query(
+      'SELECT cid, instance_id, size, cloud_properties FROM persistent_disks WHERE deployment = $1 AND active = 0 ORDER BY cid',
+      [deployment],
+    );
+    return rows.map((r) => ({ instanceId: String(r.instance_id), disk: toDisk(r) }));
+  }
+
+  /** Cloud check's `activate_disk`: the inactive disk becomes the instance's, when it has none. */
+  async activateDisk(instanceId: string, cid: string): Promise<boolean> {
+    return this.#db.transaction(async (tx) => {
+      const active = await tx.query(
+        'SELECT cid FROM persistent_disks WHERE instance_id = $1 AND active = 1',
+        [instanceId],
+      );
+      if (active.length > 0) return false;
+      await tx.execute('UPDATE persistent_disks SET active = 1 WHERE cid = $1 AND instance_id = $2', [
+        cid,
+        instanceId,
+      ]);
+      return true;
+    });
   }
 
   /** A new instance's row before anything is created for it: dirty until its update completes. */
@@ -149,10 +188,17 @@ export class DeploymentStore {
         await db.execute('DELETE FROM vms WHERE instance_id = $1 AND cid = $2', [id, cid]);
       },
       async diskCreated(id, disk: CurrentDisk) {
-        await db.execute(
-          'INSERT INTO persistent_disks (cid, instance_id, deployment, size, cloud_properties) VALUES ($1, $2, $3, $4, $5)',
-          [disk.cid, id, deployment, disk.size, json(disk.cloudProperties)],
+        await db.transaction((tx) => insertDisk(tx, deployment, id, disk, true));
+      },
+      async inactiveDiskCreated(id, disk: CurrentDisk) {
+        await db.transaction((tx) => insertDisk(tx, deployment, id, disk, false));
+      },
+      async inactiveDisks(id): Promise<CurrentDisk[]> {
+        const rows = await db.query(
+          'SELECT cid, size, cloud_properties FROM persistent_disks WHERE instance_id = $1 AND active = 0 ORDER BY cid',
+          [id],
         );
+        return rows.map(toDisk);
       },
       async diskDeleted(_id, cid) {
         await db.execute('DELETE FROM persistent_disks WHERE cid = $1', [cid]);
@@ -161,12 +207,23 @@ export class DeploymentStore {
         await db.transaction((tx) => orphanDiskRow(tx, cid));
       },
       async diskReplaced(id, oldCid, disk: CurrentDisk) {
+        // BOSH's switch: the flags flip and the old disk is orphaned, all or nothing. The new
+        // disk's inactive row (written after `create_disk`) becomes active; without one it is
+        // inserted active.
         await db.transaction(async (tx) => {
           await orphanDiskRow(tx, oldCid);
-          await tx.execute(
-            'INSERT INTO persistent_disks (cid, instance_id, deployment, size, cloud_properties) VALUES ($1, $2, $3, $4, $5)',
-            [disk.cid, id, deployment, disk.size, json(disk.cloudProperties)],
-          );
+          const [row] = await tx.query('SELECT instance_id FROM persistent_disks WHERE cid = $1', [disk.cid]);
+          if (row === undefined) await insertDisk(tx, deployment, id, disk, true);
+          else if (String(row.instance_id) !== id) {
+            throw new BugError(
+              `disk ${disk.cid} is recorded for instance ${String(row.instance_id)}, not ${id}`,
+            );
+          } else {
+            await tx.execute(
+              'UPDATE persistent_disks SET active = 1, size = $1, cloud_properties = $2 WHERE cid = $3',
+              [disk.size, json(disk.cloudProperties), disk.cid],
+            );
+          }
         });
       },
       async vmLeftover(id, vm: VmRef) {
@@ -233,6 +290,17 @@ async function orphanInstanceDisks(tx: Db, column: 'instance_id' | 'deployment',
   for (const row of rows) await orphanDiskRow(tx, String(row.cid));
 }
 
+async function insertDisk(tx: Db, deployment: string, id: string, disk: CurrentDisk, active: boolean) {
+  await tx.execute(
+    'INSERT INTO persistent_disks (cid, instance_id, deployment, size, cloud_properties, active) VALUES ($1, $2, $3, $4, $5, $6)',
+    [disk.cid, id, deployment, disk.size, json(disk.cloudProperties), active ? 1 : 0],
+  );
+}
+
+function toDisk(row: Row): CurrentDisk {
+  return { cid: String(row.cid), size: Number(row.size), cloudProperties: parse(row.cloud_properties, {}) };
+}
+
 /** The instance's one VM row, replaced. */
 async function recordVm(tx: Db, deployment: string, id: string, vm: StoredVm): Promise<void> {
   await tx.execute('DELETE FROM vms WHERE instance_id = $1', [id]);
@@ -297,9 +365,7 @@ function toInstance(row: Row, vm: Row | null, disk: Row | null): InstanceRecord 
         }
       : null,
     hashes: parse(row.hashes, { packages: null, job: null, configuration: null }),
-    disk: disk
-      ? { cid: String(disk.cid), size: Number(disk.size), cloudProperties: parse(disk.cloud_properties, {}) }
-      : null,
+    disk: disk ? toDisk(disk) : null,
     tags: parse(row.tags, null),
     updateCompleted: Number(row.update_completed) === 1,
     agentResponsive: null,

@@ -14,6 +14,7 @@ import { stemcellsFeature } from '../stemcells/index.ts';
 import { TaskRunner } from '../tasks/task-runner.ts';
 import { TaskStore } from '../tasks/task-store.ts';
 import { deploymentsMigration } from './006-deployments.ts';
+import { persistentDiskActiveMigration } from './017-persistent-disk-active.ts';
 import { orphanDisksMigration } from '../disks/015-orphan-disks.ts';
 import { deploymentRoutes } from './deployment-routes.ts';
 import { DeploymentStore } from './deployment-store.ts';
@@ -34,6 +35,7 @@ for (const backend of testBackends()) {
           ...releasesFeature.migrations,
           ipReservationsMigration,
           deploymentsMigration,
+          persistentDiskActiveMigration,
           orphanDisksMigration,
         ],
       });

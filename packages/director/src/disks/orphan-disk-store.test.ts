@@ -2,6 +2,7 @@ import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
 import { testBackends, type TestDatabase } from '../db/test-databases.ts';
 import { deploymentsMigration } from '../deployments/006-deployments.ts';
+import { persistentDiskActiveMigration } from '../deployments/017-persistent-disk-active.ts';
 import { orphanDisksMigration } from './015-orphan-disks.ts';
 import { OrphanDiskStore } from './orphan-disk-store.ts';
 
@@ -22,7 +23,9 @@ for (const backend of testBackends()) {
     let database: TestDatabase;
     let store: OrphanDiskStore;
     before(async () => {
-      database = await backend.create({ migrations: [deploymentsMigration, orphanDisksMigration] });
+      database = await backend.create({
+        migrations: [deploymentsMigration, persistentDiskActiveMigration, orphanDisksMigration],
+      });
       store = new OrphanDiskStore(database.db);
     });
     after(() => database?.cleanup());

@@ -108,15 +108,18 @@ export async function orphanDiskStep(deps: UpdaterDeps, plan: InstanceRef, diskC
 
 /**
  * A persistent disk whose size or cloud properties changed, in BOSH's calls
- * (`DiskManager#update_disk`): `create_disk` placed with the VM, then the new disk attached as
- * any disk is (CPI `attach_disk`, agent `add_persistent_disk`, `set_disk_metadata`, agent
+ * (`DiskManager#update_persistent_disk`): `create_disk` placed with the VM, the new disk recorded
+ * at once as an INACTIVE disk of the instance (BOSH's `active: false` row), then attached as any
+ * disk is (CPI `attach_disk`, agent `add_persistent_disk`, `set_disk_metadata`, agent
  * `mount_disk`: with the old disk on /var/vcap/store, the agent mounts the new one on
- * /var/vcap/store_migration_target), then agent `migrate_disk(old, new)` copies the store and
- * mounts the new disk in its place. Only then does the director switch its record to the new
- * disk and orphan the old one (one transaction), then detach the old one; it stays on the IaaS
- * as an orphaned disk, as in BOSH.
+ * /var/vcap/store_migration_target), then agent `migrate_disk(old, new)` copies the store (the
+ * agent remounts the old one read-only first) and mounts the new disk in its place. Only then
+ * does the director switch the active flags and orphan the old disk (one transaction), then
+ * detach the old one; it stays on the IaaS as an orphaned disk, as in BOSH.
  * A failure before the switch removes the new disk again, best effort (unmounted, detached,
- * deleted), and leaves the old one recorded and mounted, so the next deploy starts over from it.
+ * deleted, its row gone), and leaves the old one recorded and mounted, so the next deploy starts
+ * over from it. A director that dies before the switch leaves the inactive row behind: cloud
+ * check lists it as `inactive_disk`, and the next deploy settles it first (`settleInactiveDisks`).
  */
 export async function migrateDiskStep(
   deps: UpdaterDeps,
@@ -129,34 +132,92 @@ export async function migrateDiskStep(
   const cid = await cpiCall(deps, 'create_disk', [wanted.size, wanted.cloudProperties, vm.cid]);
   if (typeof cid !== 'string' || cid === '')
     throw new BugError(`create_disk answered ${JSON.stringify(cid)}`);
+  const disk: CurrentDisk = { cid, size: wanted.size, cloudProperties: wanted.cloudProperties };
+  try {
+    await deps.store.inactiveDiskCreated(plan.id, disk);
+  } catch (error) {
+    // Not recorded: nothing else would ever find it.
+    await cpiCall(deps, 'delete_disk', [cid]).catch(() => undefined);
+    throw error;
+  }
   await deps.record({ action: 'create', objectType: 'disk', objectName: cid, instance: instanceName(plan) });
   try {
     await attachDiskStep(deps, plan, vm, cid);
     await deps.agents.call(vm.agentId, 'migrate_disk', [old.cid, cid], { signal: deps.signal });
   } catch (error) {
-    await abandonDisk(deps, vm, cid);
+    await abandonDisk(deps, plan, vm, cid);
     throw error;
   }
-  const disk: CurrentDisk = { cid, size: wanted.size, cloudProperties: wanted.cloudProperties };
   await deps.store.diskReplaced(plan.id, old.cid, disk);
-  await detachDiskStep(deps, plan, vm, old.cid);
-  await deps.record({
-    action: 'delete',
-    objectType: 'disk',
-    objectName: old.cid,
-    instance: instanceName(plan),
-  });
+  await retireOldDisk(deps, plan, vm, old.cid);
   return disk;
 }
 
+/** After the switch: the old disk detached, with BOSH's `delete` event for its orphaning. */
+async function retireOldDisk(deps: UpdaterDeps, plan: InstanceRef, vm: StoredVm, cid: string): Promise<void> {
+  await detachDiskStep(deps, plan, vm, cid);
+  await deps.record({ action: 'delete', objectType: 'disk', objectName: cid, instance: instanceName(plan) });
+}
+
 /**
- * Undoes a new disk the director never recorded (so no operator could find it as an orphan):
- * deleted outright. Errors here would hide the one that matters.
+ * Undoes a migration's new disk after a failure before the switch: unmounted, detached, deleted,
+ * and its inactive row gone (best effort: errors here would hide the one that matters; a row left
+ * by a failed `delete_disk` stays an `inactive_disk` for cloud check and the next deploy).
  */
-async function abandonDisk(deps: UpdaterDeps, vm: StoredVm, cid: string): Promise<void> {
+async function abandonDisk(deps: UpdaterDeps, plan: InstanceRef, vm: StoredVm, cid: string): Promise<void> {
   const call = { signal: deps.signal };
   await deps.agents.call(vm.agentId, 'unmount_disk', [cid], call).catch(() => undefined);
   await cpiCall(deps, 'detach_disk', [vm.cid, cid]).catch(() => undefined);
   await deps.agents.call(vm.agentId, 'remove_persistent_disk', [cid], call).catch(() => undefined);
-  await cpiCall(deps, 'delete_disk', [cid]).catch(() => undefined);
+  try {
+    await cpiCall(deps, 'delete_disk', [cid]);
+  } catch {
+    return;
+  }
+  await deps.store.diskDeleted(plan.id, cid).catch(() => undefined);
+}
+
+/**
+ * The inactive disks a director that died mid-migration left on an instance, settled before
+ * anything else touches its disks (BOSH settles them at the end of `update_persistent_disk`;
+ * Refit does it first so the agent's migration target is free for a new migration):
+ * - the agent reports the inactive disk on /var/vcap/store (its `migrate_disk` finished, only
+ *   the switch was missing): the switch is made now, and the old disk detached and orphaned;
+ * - otherwise it is unmounted and detached (best effort: on a recreated VM it is attached
+ *   nowhere) and orphaned, as BOSH does, never deleted: it may hold a full copy of the data; the
+ *   orphaned-disk cleanup or `refit delete-disk` deletes it. The migration then starts over
+ *   from the active disk.
+ * Answers the instance's active disk afterwards.
+ */
+export async function settleInactiveDisks(
+  deps: UpdaterDeps,
+  plan: InstanceRef,
+  vm: StoredVm,
+  active: CurrentDisk | null,
+  agentResponsive: boolean,
+): Promise<CurrentDisk | null> {
+  const inactive = await deps.store.inactiveDisks(plan.id);
+  if (inactive.length === 0) return active;
+  const call = { signal: deps.signal };
+  const mounted = agentResponsive ? await deps.agents.call(vm.agentId, 'list_disk', [], call) : [];
+  let disk = active;
+  for (const leftover of inactive) {
+    if (disk !== null && mounted[0] === leftover.cid) {
+      await deps.store.diskReplaced(plan.id, disk.cid, leftover);
+      await retireOldDisk(deps, plan, vm, disk.cid);
+      disk = leftover;
+      continue;
+    }
+    if (agentResponsive && mounted.includes(leftover.cid)) {
+      await deps.agents.call(vm.agentId, 'unmount_disk', [leftover.cid], call);
+    }
+    await cpiCall(deps, 'detach_disk', [vm.cid, leftover.cid]).catch(() => undefined);
+    if (agentResponsive) {
+      await deps.agents
+        .call(vm.agentId, 'remove_persistent_disk', [leftover.cid], call)
+        .catch(() => undefined);
+    }
+    await orphanDiskStep(deps, plan, leftover.cid);
+  }
+  return disk;
 }

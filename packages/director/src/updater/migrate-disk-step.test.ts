@@ -37,6 +37,7 @@ describe('updateDeployment: persistent disk migration', () => {
       'agent:agent-id-0:stop',
       'agent:agent-id-0:run_script:post-stop',
       'cpi:create_disk',
+      'store:inactiveDiskCreated:id-0:disk-1',
       'cpi:attach_disk:vm-id-0',
       'agent:agent-id-0:add_persistent_disk',
       'cpi:set_disk_metadata:disk-1',
@@ -77,6 +78,7 @@ describe('updateDeployment: persistent disk migration', () => {
     );
     const row = h.store.instances.get('id-0');
     assert.deepEqual(row?.disk, { cid: 'disk-1', size: 2048, cloudProperties: {} });
+    assert.equal(h.store.inactive.size, 0, 'the switch made the inactive disk active');
     assert.equal(row?.completed, true);
     assert.deepEqual([...h.store.orphans.keys()], ['disk-id-0'], 'the old disk is orphaned, as in BOSH');
     assert.equal(h.log.matching('cpi:delete_disk').length, 0);
@@ -91,7 +93,13 @@ describe('updateDeployment: persistent disk migration', () => {
     h.agents.failCall = (_agent, method) => method === 'migrate_disk';
     const plan = replan(bigGroup(1), resized);
     await assert.rejects(run(h, plan), /fake migrate_disk failure/);
-    assert.deepEqual(h.log.matching('store:disk'), [], 'the record still names the old disk');
+    assert.deepEqual(
+      h.log.matching('store:'),
+      ['store:updateStarted:id-0', 'store:inactiveDiskCreated:id-0:disk-1', 'store:diskDeleted:id-0:disk-1'],
+      'the new disk was recorded inactive, then its row went with it; the old disk is still the one',
+    );
+    assert.equal(h.store.inactive.size, 0);
+    assert.equal(h.store.instances.get('id-0')?.disk, null, 'never switched');
     assert.deepEqual(
       h.cloud.calls.filter((c) => /_disk$/.test(c.method)).map((c) => [c.method, ...c.args]),
       [

@@ -54,6 +54,8 @@ function bound(store: InstanceStateStore): InstanceStateStore {
     vmCreated: (id, vm) => store.vmCreated(id, vm),
     vmDeleted: (id, cid) => store.vmDeleted(id, cid),
     diskCreated: (id, d) => store.diskCreated(id, d),
+    inactiveDiskCreated: (id, d) => store.inactiveDiskCreated(id, d),
+    inactiveDisks: (id) => store.inactiveDisks(id),
     diskDeleted: (id, cid) => store.diskDeleted(id, cid),
     diskOrphaned: (id, cid) => store.diskOrphaned(id, cid),
     diskReplaced: (id, oldCid, d) => store.diskReplaced(id, oldCid, d),

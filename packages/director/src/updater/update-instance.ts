@@ -11,6 +11,7 @@ import {
   detachDiskStep,
   migrateDiskStep,
   orphanDiskStep,
+  settleInactiveDisks,
 } from './disk-steps.ts';
 import { cpiCall } from './instance-label.ts';
 import { deleteLeftoverVm } from './leftover-vms-step.ts';
@@ -180,6 +181,8 @@ async function converge(
     vm = state.precreated ?? (await createVmStep(deps, target, disk ? [disk.cid] : []));
     if (disk !== null) await attachDiskStep(deps, plan, vm, disk.cid);
   }
+  // A migration a dead director left unfinished: its inactive disk is settled before any other.
+  disk = await settleInactiveDisks(deps, plan, vm, disk, fresh || plan.existing?.agentResponsive !== false);
   if (plan.persistentDisk !== null) {
     if (disk === null) {
       disk = await createDiskStep(deps, plan, vm);

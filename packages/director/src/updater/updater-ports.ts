@@ -58,6 +58,14 @@ export interface InstanceStateStore {
   vmCreated(instanceId: string, vm: StoredVm): Promise<void>;
   vmDeleted(instanceId: string, cid: string): Promise<void>;
   diskCreated(instanceId: string, disk: CurrentDisk): Promise<void>;
+  /**
+   * The new disk of a migration, recorded INACTIVE right after `create_disk` (BOSH's
+   * `active: false` row): never the instance's disk until `diskReplaced`, but recorded, so a
+   * director that dies before the switch leaves it for cloud check and the next deploy.
+   */
+  inactiveDiskCreated(instanceId: string, disk: CurrentDisk): Promise<void>;
+  /** The instance's inactive disks (a migration that did not finish), oldest CID first. */
+  inactiveDisks(instanceId: string): Promise<CurrentDisk[]>;
   /** The disk's record goes (cloud check's `delete_disk_reference`/`delete_disk`). */
   diskDeleted(instanceId: string, cid: string): Promise<void>;
   /**
@@ -67,8 +75,9 @@ export interface InstanceStateStore {
    */
   diskOrphaned(instanceId: string, cid: string): Promise<void>;
   /**
-   * A migrated disk, in one transaction: the new disk becomes the instance's and the old one is
-   * orphaned (it is detached right after; it is never deleted).
+   * A migrated disk, in one transaction (BOSH's switch of the active flags): the new disk's
+   * inactive row becomes the instance's active disk and the old one is orphaned (it is detached
+   * right after; it is never deleted).
    */
   diskReplaced(instanceId: string, oldCid: string, disk: CurrentDisk): Promise<void>;
   /**

@@ -20,6 +20,8 @@ export class FakeAgentClient implements AgentClient {
   /** Seconds `drain` answers (negative: dynamic drain, then `status` answers 0). */
   drainSeconds = 0;
   failCall: ((agentId: string, method: string) => boolean) | null = null;
+  /** What `list_disk` answers per agent (the disks it has mounted, the store's first); [] unset. */
+  readonly mountedDisks = new Map<string, string[]>();
 
   constructor(log: CallLog) {
     this.#log = log;
@@ -46,7 +48,7 @@ export class FakeAgentClient implements AgentClient {
     let value: unknown = null;
     if (method === 'drain') value = list[0] === 'status' ? 0 : this.drainSeconds;
     else if (method === 'get_state') value = this.#state(agentId);
-    else if (method === 'list_disk') value = [];
+    else if (method === 'list_disk') value = [...(this.mountedDisks.get(agentId) ?? [])];
     else if (method === 'migrate_disk') value = { mounted: list[1] };
     return Promise.resolve(value as AgentMethodResult<M>);
   }

@@ -21,6 +21,8 @@ export class FakeInstanceStateStore implements InstanceStateStore {
     { vm: StoredVm | null; disk: CurrentDisk | null; completed: boolean; applied: AppliedState | null }
   >();
   readonly leftovers = new Map<string, LeftoverVm>();
+  /** Inactive disks (a migration's new disk before the switch), by cid, with their instance. */
+  readonly inactive = new Map<string, { instanceId: string; disk: CurrentDisk }>();
   /** Disks orphaned (kept, no longer any instance's), by cid, with the instance they left. */
   readonly orphans = new Map<string, { instanceId: string; disk: CurrentDisk | null }>();
   /** Reservations released with deleted leftover VMs. */
@@ -60,24 +62,43 @@ export class FakeInstanceStateStore implements InstanceStateStore {
     this.#get(id).disk = disk;
     return Promise.resolve();
   }
+  inactiveDiskCreated(id: string, disk: CurrentDisk): Promise<void> {
+    this.#log.add(`store:inactiveDiskCreated:${id}:${disk.cid}`);
+    this.inactive.set(disk.cid, { instanceId: id, disk });
+    return this.#crash('inactiveDiskCreated');
+  }
+  inactiveDisks(id: string): Promise<CurrentDisk[]> {
+    return Promise.resolve(
+      [...this.inactive.values()]
+        .filter((d) => d.instanceId === id)
+        .map((d) => d.disk)
+        .sort((a, b) => a.cid.localeCompare(b.cid)),
+    );
+  }
   diskDeleted(id: string, cid: string): Promise<void> {
     this.#log.add(`store:diskDeleted:${id}:${cid}`);
     const row = this.#get(id);
     if (row.disk?.cid === cid) row.disk = null;
+    this.inactive.delete(cid);
     return Promise.resolve();
   }
   diskOrphaned(id: string, cid: string): Promise<void> {
     this.#log.add(`store:diskOrphaned:${id}:${cid}`);
     const row = this.#get(id);
-    this.orphans.set(cid, { instanceId: id, disk: row.disk?.cid === cid ? row.disk : null });
+    const disk = row.disk?.cid === cid ? row.disk : (this.inactive.get(cid)?.disk ?? null);
+    this.orphans.set(cid, { instanceId: id, disk });
     if (row.disk?.cid === cid) row.disk = null;
+    this.inactive.delete(cid);
     return Promise.resolve();
   }
+  /** The switch; `crashAt = 'diskReplaced'` acts out a director dying just before it commits. */
   diskReplaced(id: string, oldCid: string, disk: CurrentDisk): Promise<void> {
     this.#log.add(`store:diskReplaced:${id}:${oldCid}:${disk.cid}`);
+    if (this.crashAt === 'diskReplaced') return this.#crash('diskReplaced');
     const row = this.#get(id);
     this.orphans.set(oldCid, { instanceId: id, disk: row.disk?.cid === oldCid ? row.disk : null });
     row.disk = disk;
+    this.inactive.delete(disk.cid);
     return Promise.resolve();
   }
   vmLeftover(id: string, vm: VmRef): Promise<void> {
@@ -118,6 +139,7 @@ export class FakeInstanceStateStore implements InstanceStateStore {
   instanceDeleted(id: string): Promise<void> {
     this.#log.add(`store:instanceDeleted:${id}`);
     this.instances.delete(id);
+    for (const [cid, d] of this.inactive) if (d.instanceId === id) this.inactive.delete(cid);
     return Promise.resolve();
   }
 }
