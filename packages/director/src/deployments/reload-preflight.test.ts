@@ -3,6 +3,8 @@ import { afterEach, beforeEach, describe, it } from 'node:test';
 import { coreMigration } from '../db/core-migration.ts';
 import { stemcellsMigration } from '../db/migrations/002-stemcells.ts';
 import { rootfsMigration } from '../db/migrations/003-rootfs.ts';
+import { rootfsRootDigestsMigration } from '../rootfs/018-rootfs-root-digests.ts';
+import { RootfsRootDigests } from '../rootfs/rootfs-root-digests.ts';
 import { testBackends, type TestDatabase } from '../db/test-databases.ts';
 import { planDeployment } from '../planner/plan-deployment.ts';
 import { planSummary } from '../planner/plan-summary.ts';
@@ -14,6 +16,8 @@ import {
   sequentialIds,
 } from '../planner/planner-fixtures.test-support.ts';
 import { RootfsStore } from '../rootfs/rootfs-store.ts';
+import type { TaskContext } from '../tasks/task-context.ts';
+import { reloadTarget } from './reload-target.ts';
 import { initialPlan } from '../updater/updater-harness.test-support.ts';
 import {
   dryRunRows,
@@ -43,7 +47,9 @@ for (const backend of testBackends()) {
   describe(`reload preflight on ${backend.name}`, { skip: backend.skip }, () => {
     let t: TestDatabase;
     beforeEach(async () => {
-      t = await backend.create({ migrations: [coreMigration, stemcellsMigration, rootfsMigration] });
+      t = await backend.create({
+        migrations: [coreMigration, stemcellsMigration, rootfsMigration, rootfsRootDigestsMigration],
+      });
     });
     afterEach(() => t.cleanup());
 
@@ -114,6 +120,19 @@ for (const backend of testBackends()) {
       assert.match(first.stemcellStrategy?.reason ?? '', /stopped .*commits only once its jobs run/);
       assert.equal(rootfs.has(first.id), false);
       assert.equal(rootfs.size, 2);
+    });
+
+    it("passes root.tar's sha256 the upload recorded into each reload target (none: not passed)", async () => {
+      const record = await insert();
+      const p = plan(await reloadableStemcells(t.db));
+      const instance = p.instanceGroups[0]!.instances[0]!;
+      const ctx = { debug: { write: () => true } } as unknown as TaskContext;
+      const before = reloadTarget(await reloadPreflight(t.db, p), instance, [], ctx);
+      assert.equal(before.reload?.blobstoreId, 'blob-1');
+      assert.equal(before.reload?.rootSha256, undefined, 'a blob stored before 018 has none');
+      await new RootfsRootDigests(t.db).record(record.blobstoreId, 'd'.repeat(64));
+      const after = reloadTarget(await reloadPreflight(t.db, p), instance, [], ctx);
+      assert.equal(after.reload?.rootSha256, 'd'.repeat(64));
     });
   });
 }

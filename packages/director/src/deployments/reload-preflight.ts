@@ -1,6 +1,7 @@
 import type { Db } from '../db/db.ts';
 import { DirectorError } from '../errors.ts';
 import type { DeploymentPlan, InstancePlan, PlanSummaryRow } from '../planner/plan-types.ts';
+import { RootfsRootDigests } from '../rootfs/rootfs-root-digests.ts';
 import { matchKey, RootfsStore, type RootfsRecord } from '../rootfs/rootfs-store.ts';
 import type { ReloadSource } from '../updater/reload/reload-source.ts';
 
@@ -25,6 +26,8 @@ export interface ReloadPreflight {
   readonly plan: DeploymentPlan;
   /** Instance id → the rootfs its agent stages. */
   readonly rootfs: ReadonlyMap<string, RootfsRecord>;
+  /** Blobstore id → root.tar's sha256, for the rootfs blobs the upload recorded it for. */
+  readonly rootSha256?: ReadonlyMap<string, string>;
 }
 
 /**
@@ -78,14 +81,21 @@ export async function reloadPreflight(db: Db, plan: DeploymentPlan): Promise<Rel
       return i;
     }),
   }));
-  return { plan: { ...plan, instanceGroups }, rootfs };
+  // root.tar's sha256 as the upload verified it: a VM that keeps that root fetches nothing.
+  const rootSha256 = rootfs.size === 0 ? new Map<string, string>() : await new RootfsRootDigests(db).byBlob();
+  return { plan: { ...plan, instanceGroups }, rootfs, rootSha256 };
 }
 
 /** The reload source of an instance, for its updater target. */
 export function reloadSource(
   record: RootfsRecord,
   plan: InstancePlan,
-  options: { fallback: 'fail' | 'recreate'; bootTimeoutMs?: number; debug?: (line: string) => void },
+  options: {
+    fallback: 'fail' | 'recreate';
+    bootTimeoutMs?: number;
+    debug?: (line: string) => void;
+    rootSha256?: string;
+  },
 ): ReloadSource {
   return {
     stemcell: {
@@ -96,6 +106,7 @@ export function reloadSource(
     blobstoreId: record.blobstoreId,
     digest: record.sha256.startsWith('sha256:') ? record.sha256 : `sha256:${record.sha256}`,
     size: record.size,
+    ...(options.rootSha256 !== undefined ? { rootSha256: options.rootSha256 } : {}),
     fallback: options.fallback,
     ...(options.bootTimeoutMs !== undefined ? { bootTimeoutMs: options.bootTimeoutMs } : {}),
     ...(options.debug ? { debug: options.debug } : {}),

@@ -14,9 +14,11 @@ export function reloadTarget(
   const record = preflight.rootfs.get(plan.id);
   if (record === undefined) return {};
   const group = groups.find((g) => g.name === plan.group);
+  const rootSha256 = preflight.rootSha256?.get(record.blobstoreId);
   return {
     reload: reloadSource(record, plan, {
       fallback: group?.update.reloadFallback ?? 'fail',
+      ...(rootSha256 !== undefined ? { rootSha256 } : {}),
       debug: (line) => ctx.debug.write(`${line}\n`),
     }),
   };

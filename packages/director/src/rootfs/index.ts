@@ -1,6 +1,7 @@
 import { join } from 'node:path';
 import { rootfsMigration } from '../db/migrations/003-rootfs.ts';
 import { rootfsSignaturesMigration } from './016-rootfs-signatures.ts';
+import { rootfsRootDigestsMigration } from './018-rootfs-root-digests.ts';
 import type { DirectorDeps, Feature } from '../feature.ts';
 import { ScratchSpace } from '../stemcells/scratch-space.ts';
 import { uploadCheckRoute } from '../stemcells/upload-check-route.ts';
@@ -26,7 +27,7 @@ export { digestsOnly, rootfsTrust, type RootfsTrust } from './rootfs-trust.ts';
  */
 export const createRootfsFeature = (trust: RootfsTrust = digestsOnly): Feature => ({
   name: 'rootfs',
-  migrations: [rootfsMigration, rootfsSignaturesMigration],
+  migrations: [rootfsMigration, rootfsSignaturesMigration, rootfsRootDigestsMigration],
   routes(deps) {
     const store = new RootfsStore(deps.db);
     return [

@@ -98,6 +98,13 @@ for (const backend of testBackends()) {
       );
       assert.deepEqual(await blobs(), [sha256(bytes)]);
       assert.deepEqual(await readdir(join(dir, 'tmp', 'rootfs-uploads')), []);
+      // root.tar's sha256 as verified, for reloads (a VM keeping that root fetches nothing).
+      const [digest] = await t.db.query<{ blobstore_id: string; root_sha256: string }>(
+        'SELECT blobstore_id, root_sha256 FROM rootfs_root_digests',
+      );
+      assert.equal(digest?.blobstore_id, sha256(bytes));
+      assert.match(String(digest?.root_sha256), /^[0-9a-f]{64}$/);
+      assert.notEqual(digest?.root_sha256, sha256(bytes), "root.tar's digest, not rootfs.tgz's");
 
       const [row] = await t.db.query<{ id: number }>('SELECT id FROM rootfs');
       await t.db.execute(

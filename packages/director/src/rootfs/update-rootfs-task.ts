@@ -4,6 +4,7 @@ import type { TaskHandler } from '../tasks/task-context.ts';
 import type { ScratchSpace } from '../stemcells/scratch-space.ts';
 import { fetchArchive, fetchSteps, UploadTaskParams } from '../stemcells/upload-intake.ts';
 import { readRootfsManifestText, verifyAndStoreRootfs } from './check-rootfs-archive.ts';
+import { RootfsRootDigests } from './rootfs-root-digests.ts';
 import { RootfsSignatures } from './rootfs-signatures.ts';
 import { RootfsStore } from './rootfs-store.ts';
 import { digestsOnly, type RootfsTrust } from './rootfs-trust.ts';
@@ -94,6 +95,8 @@ export function updateRootfsTask(
               });
             }
             if (signedBy !== null) await new RootfsSignatures(deps.db).record(blob.id, signedBy);
+            // Verified in the same pass as the blob: root.tar's sha256 is rootfs.MF's.
+            await new RootfsRootDigests(deps.db).record(blob.id, manifest.root_archive.sha256);
           } catch (error) {
             if ((await store.countByBlob(blob.id)) === 0) await deps.blobstore.delete(blob.id);
             if ((await store.find(name, version)) !== null && !existing) {

@@ -30,6 +30,8 @@ export class ReloadingAgents implements AgentClient {
   bootIds = false;
   /** Get_state calls that time out after a reboot (the VM down). */
   downPolls = 2;
+  /** The options of every update_rootfs call, in order. */
+  readonly stagingOptions: (UpdateRootfsOptions | undefined)[] = [];
   /** The version update_rootfs stages. */
   stagedVersion = '1.2';
   /** Progress update_rootfs reports through onProgress, `stepMs` of fake time apart. */
@@ -53,6 +55,7 @@ export class ReloadingAgents implements AgentClient {
       const [id, digest, opts] = args as [string, string, UpdateRootfsOptions | undefined];
       const version = opts?.version === undefined ? '' : `@${opts.version}`;
       const allow = opts?.allow_downgrade === true ? ':allow_downgrade' : '';
+      this.stagingOptions.push(opts);
       this.#log.add(
         `agent:${agentId}:update_rootfs:${id},${digest}${version}${allow}${opts?.force === true ? ':force' : ''}`,
       );

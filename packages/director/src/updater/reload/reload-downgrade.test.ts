@@ -22,7 +22,7 @@ const onVersion =
   });
 
 /** VMs on `from`, the manifest on 1.2, `deploy --strategy reload [--allow-downgrade]`. */
-async function deploy(from: string, allowDowngrade: boolean) {
+async function deploy(from: string, allowDowngrade: boolean, rootSha256?: string) {
   const state = convergedState(initialPlan());
   const plan = planDeployment({
     deployment: compile(manifestValue()),
@@ -45,11 +45,16 @@ async function deploy(from: string, allowDowngrade: boolean) {
         size: 54_000_000,
         fallback: 'fail',
         bootTimeoutMs: 30_000,
+        ...(rootSha256 !== undefined ? { rootSha256 } : {}),
       },
     });
   }
   await updateDeployment({ ...h.deps, agents }, plan, targets);
-  return { plan, staging: h.log.entries.filter((e) => e.includes(':update_rootfs:')) };
+  return {
+    plan,
+    staging: h.log.entries.filter((e) => e.includes(':update_rootfs:')),
+    options: agents.stagingOptions,
+  };
 }
 
 describe('reload downgrade in the updater', () => {
@@ -69,6 +74,21 @@ describe('reload downgrade in the updater', () => {
     assert.ok(
       staging.every((e) => e.endsWith('@1.2')),
       staging.join('\n'),
+    );
+  });
+
+  it("a rollback passes root.tar's sha256 so a VM that kept that root fetches nothing", async () => {
+    const root = 'e'.repeat(64);
+    const { options } = await deploy('1.3', true, root);
+    assert.equal(options.length, 3);
+    assert.deepEqual(
+      options,
+      Array(3).fill({ version: '1.2', allow_downgrade: true, root_archive_sha256: root }),
+    );
+    const { options: unknown } = await deploy('1.3', true);
+    assert.ok(
+      unknown.every((o) => o !== undefined && !('root_archive_sha256' in o)),
+      'not known: not sent',
     );
   });
 });

@@ -81,6 +81,8 @@ export async function reloadInstance(
           version,
           ...(force ? { force: true } : {}),
           ...(plan.stemcellStrategy?.downgrade ? { allow_downgrade: true } : {}),
+          // A VM that still has this root (a rollback to its previous one) fetches nothing.
+          ...(reload.rootSha256 !== undefined ? { root_archive_sha256: reload.rootSha256 } : {}),
         },
       ],
       {
@@ -90,7 +92,7 @@ export async function reloadInstance(
       },
     );
     progress.status(
-      `staged rootfs ${version} (${mb(staged.bytes_fetched)} of ${mb(reload.size)} fetched${staged.already_staged ? ', already staged' : ''})`,
+      `staged rootfs ${version} (${mb(staged.bytes_fetched)} of ${mb(reload.size)} fetched${staged.already_staged ? ', already staged' : staged.reused_kept_root === true ? ', the root kept on the VM' : ''})`,
     );
     // What booted before the reboot: the rebooted agent must report another boot.
     const before = await deps.agents.call(vm.agentId, 'get_state', [], call);

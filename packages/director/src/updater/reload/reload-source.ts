@@ -10,6 +10,11 @@ export interface ReloadSource {
   /** `sha256:<hex>` of rootfs.tgz, checked by the agent while it downloads. */
   readonly digest: string;
   readonly size: number;
+  /**
+   * root.tar's sha256 (rootfs.MF `root_archive.sha256`) as the upload verified it; passed to
+   * `update_rootfs` so a VM that still keeps that root stages it without a download.
+   */
+  readonly rootSha256?: string;
   /** `update.reload_fallback`: `recreate` makes a failed reload recreate the VM from v'. */
   readonly fallback: 'fail' | 'recreate';
   /** Deadline for the agent to come back on v' after `reboot` (default: agentWaitTimeoutMs, 600 s). */
