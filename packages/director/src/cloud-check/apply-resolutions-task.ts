@@ -52,7 +52,9 @@ export async function resolveProblems(
   resolutions: Readonly<Record<string, string | null>>,
 ): Promise<{ resolved: number; errors: string[] }> {
   const problems = new ProblemStore(deps.db);
-  const instances = await new DeploymentStore(deps.db).instances(deployment);
+  const deployments = new DeploymentStore(deps.db);
+  const instances = await deployments.instances(deployment);
+  const inactiveDisks = await deployments.inactiveDisks(deployment);
   const updater = updaterDeps(
     deps,
     {
@@ -77,7 +79,7 @@ export async function resolveProblems(
       errors.push(`Problem '${key}' is not open`);
       continue;
     }
-    const view = viewProblem(problem, instances);
+    const view = viewProblem(problem, instances, inactiveDisks);
     let name: string;
     try {
       name = chosenResolution(view, resolutions[key] ?? null);

@@ -12,6 +12,7 @@ import { testBackends, type TestDatabase } from '../db/test-databases.ts';
 import { deploymentsMigration } from '../deployments/006-deployments.ts';
 import { persistentDiskActiveMigration } from '../deployments/017-persistent-disk-active.ts';
 import { DeploymentStore } from '../deployments/deployment-store.ts';
+import { orphanDisksMigration } from '../disks/015-orphan-disks.ts';
 import { DbEventRecorder } from '../events/db-event-recorder.ts';
 import type { DirectorDeps } from '../feature.ts';
 import { ipReservationsMigration } from '../networking/index.ts';
@@ -46,6 +47,7 @@ for (const backend of testBackends()) {
           ipReservationsMigration,
           deploymentsMigration,
           persistentDiskActiveMigration,
+          orphanDisksMigration,
           ...feature.migrations,
         ],
       });
@@ -88,6 +90,7 @@ for (const backend of testBackends()) {
       for (const table of [
         'cloud_check_problems',
         'persistent_disks',
+        'orphan_disks',
         'vms',
         'instances',
         'deployments',
@@ -439,6 +442,77 @@ for (const backend of testBackends()) {
       const created = logCalls.entries.indexOf('cpi:create_vm');
       assert.ok(deleted >= 0 && created > deleted, logCalls.entries.join('\n'));
       assert.ok(!cloud.vms.has('vm-b'));
+      assert.deepEqual(await problems(), []);
+    });
+
+    it("an inactive disk (a migration the director did not finish): found, described as BOSH; activate_disk and delete_disk as BOSH's handler", async () => {
+      const store = new DeploymentStore(database.db);
+      const state = store.stateStore('dep');
+      // web/0's migration died mid-copy: the new disk attached and on the migration target.
+      await state.inactiveDiskCreated('i-0', { cid: 'disk-new', size: 2048, cloudProperties: {} });
+      cloud.disks.add('disk-new');
+      cloud.vms.get('vm-a')?.disks.add('disk-new');
+      agents.disks.set('agent-a', ['disk-a', 'disk-new']);
+      const task = await scan();
+      const events = (await readFile(taskOutputPath(stateDir, task.id, 'event'), 'utf8'))
+        .trim()
+        .split('\n')
+        .map((l) => JSON.parse(l) as { stage: string; task: string });
+      assert.ok(
+        events.some(
+          (e) =>
+            e.stage === 'Scanning 2 persistent disks' &&
+            e.task === '1 OK, 0 missing, 1 inactive, 0 mount-info mismatch',
+        ),
+        JSON.stringify(events),
+      );
+      const [problem, ...rest] = await problems();
+      assert.equal(rest.length, 0);
+      assert.ok(problem);
+      assert.equal(problem.type, 'inactive_disk');
+      assert.equal(problem.description, "Disk 'disk-new' (2048M) for instance 'web/i-0 (0)' is inactive");
+      assert.deepEqual(
+        problem.resolutions.map((r) => r.name),
+        ['ignore', 'delete_disk', 'activate_disk'],
+      );
+      assert.deepEqual(
+        (await store.instances('dep'))[0]?.disk?.cid,
+        'disk-a',
+        'the active disk is unchanged',
+      );
+
+      const activate = await apply({ [problem.id]: 'activate_disk' });
+      assert.equal(activate.state, 'error');
+      assert.match(activate.result ?? '', /Instance already has an active disk/);
+      const inUse = await apply({ [problem.id]: 'delete_disk' });
+      assert.equal(inUse.state, 'error');
+      assert.match(inUse.result ?? '', /Disk is currently in use/);
+      assert.equal((await problems()).length, 1, 'still open');
+
+      agents.disks.set('agent-a', ['disk-a']);
+      const deleted = await apply({ [problem.id]: 'delete_disk' });
+      assert.equal(deleted.state, 'done', deleted.result ?? '');
+      assert.ok(logCalls.entries.includes('cpi:detach_disk:vm-a'));
+      assert.ok(!cloud.calls.some((c) => c.method === 'delete_disk'), 'orphaned, as BOSH, not deleted');
+      assert.deepEqual(await database.db.query('SELECT disk_cid FROM orphan_disks'), [
+        { disk_cid: 'disk-new' },
+      ]);
+      assert.deepEqual(await store.inactiveDisks('dep'), []);
+      assert.deepEqual(await problems(), []);
+
+      // activate_disk onto an instance without an active disk, when its agent has the disk mounted.
+      await state.inactiveDiskCreated('i-1', { cid: 'disk-lone', size: 512, cloudProperties: {} });
+      cloud.disks.add('disk-lone');
+      cloud.vms.get('vm-b')?.disks.add('disk-lone');
+      await scan();
+      const [lone] = await problems();
+      assert.ok(lone);
+      assert.equal((await apply({ [lone.id]: 'activate_disk' })).state, 'error', 'not mounted');
+      agents.disks.set('agent-b', ['disk-lone']);
+      const activated = await apply({ [lone.id]: 'activate_disk' });
+      assert.equal(activated.state, 'done', activated.result ?? '');
+      assert.equal((await store.instances('dep'))[1]?.disk?.cid, 'disk-lone');
+      await scan();
       assert.deepEqual(await problems(), []);
     });
   });

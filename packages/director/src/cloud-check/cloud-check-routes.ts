@@ -63,12 +63,14 @@ export function cloudCheckRoutes(deps: RouteDeps): Route[] {
       async handle(request) {
         const name = request.params.deployment ?? '';
         await existing(deps.db, name);
-        const instances = await new DeploymentStore(deps.db).instances(name);
+        const deployments = new DeploymentStore(deps.db);
+        const instances = await deployments.instances(name);
+        const inactiveDisks = await deployments.inactiveDisks(name);
         const problems = await new ProblemStore(deps.db).open(name);
         return {
           kind: 'json',
           body: problems.map((problem) => {
-            const view = viewProblem(problem, instances);
+            const view = viewProblem(problem, instances, inactiveDisks);
             return {
               id: view.id,
               type: view.type,

@@ -1,5 +1,7 @@
 import { AgentTimeoutError } from '../agent-client/agent-client.ts';
-import type { InstanceRecord } from '../deployments/deployment-store.ts';
+import type { InactiveDiskRecord, InstanceRecord } from '../deployments/deployment-store.ts';
+import { DeploymentStore } from '../deployments/deployment-store.ts';
+import type { CurrentDisk } from '../planner/plan-types.ts';
 import type { Db } from '../db/db.ts';
 import { cpiCall, instanceLabel } from '../updater/instance-label.ts';
 import type { UpdaterDeps } from '../updater/updater-ports.ts';
@@ -25,13 +27,19 @@ export interface ProblemView {
   readonly resolutions: readonly Resolution[];
   readonly instanceGroup: string;
   readonly instance: InstanceRecord | null;
+  /** For `inactive_disk`: the inactive disk (never `instance.disk`, the active one). */
+  readonly inactiveDisk?: CurrentDisk;
 }
 
 /**
  * What a stored problem is now. One whose instance or disk is gone, or that no longer holds,
  * becomes `invalid_problem` (resolution `close`), as BOSH's handlers do when they cannot load.
  */
-export function viewProblem(problem: ProblemRecord, instances: readonly InstanceRecord[]): ProblemView {
+export function viewProblem(
+  problem: ProblemRecord,
+  instances: readonly InstanceRecord[],
+  inactiveDisks: readonly InactiveDiskRecord[] = [],
+): ProblemView {
   const instance = instances.find((i) => i.id === problem.instanceId) ?? null;
   const invalid = (error: string): ProblemView => ({
     id: problem.id,
@@ -53,7 +61,18 @@ export function viewProblem(problem: ProblemRecord, instances: readonly Instance
         : `Instance '${problem.resourceId}' is no longer in the database`,
     );
   }
-  if (diskType && instance.disk?.cid !== problem.resourceId) {
+  const inactiveDisk =
+    problem.type === 'inactive_disk'
+      ? inactiveDisks.find((d) => d.instanceId === instance.id && d.disk.cid === problem.resourceId)?.disk
+      : undefined;
+  if (problem.type === 'inactive_disk' && inactiveDisk === undefined) {
+    return invalid(
+      instance.disk?.cid === problem.resourceId
+        ? `Disk '${problem.resourceId}' is no longer inactive`
+        : `Disk '${problem.resourceId}' is no longer in the database`,
+    );
+  }
+  if (diskType && problem.type !== 'inactive_disk' && instance.disk?.cid !== problem.resourceId) {
     return invalid(`Disk '${problem.resourceId}' is no longer in the database`);
   }
   if (problem.type === 'unresponsive_agent' && instance.vm === null) {
@@ -74,13 +93,14 @@ export function viewProblem(problem: ProblemRecord, instances: readonly Instance
         instanceId: instance.id,
         index: instance.index,
         vmCid: instance.vm?.cid ?? null,
-        disk: instance.disk,
+        disk: inactiveDisk ?? instance.disk,
       },
       problem.data,
     ),
     resolutions: problemKinds[problem.type].resolutions,
     instanceGroup: instance.group,
     instance,
+    ...(inactiveDisk !== undefined ? { inactiveDisk } : {}),
   };
 }
 
@@ -110,6 +130,10 @@ export async function applyResolution(
 
   if (view.type === 'unresponsive_agent' && vm !== null && (await agentAlive(updater, vm.agentId))) {
     throw new ProblemHandlerError('Agent is responding now, skipping resolution');
+  }
+  if (view.type === 'inactive_disk') {
+    await resolveInactiveDisk(db, updater, view, resolution);
+    return;
   }
   switch (resolution) {
     case 'reboot_vm':
@@ -189,10 +213,73 @@ export async function applyResolution(
       });
       return;
     }
-    case 'activate_disk':
-      throw new ProblemHandlerError('Instance already has an active disk');
     default:
       throw new ProblemHandlerError(`Unknown resolution '${resolution}'`);
+  }
+}
+
+/**
+ * BOSH's `inactive_disk` handler (the new disk of a migration a dead director left):
+ * `delete_disk` detaches it (errors ignored: it is going anyway) and orphans it, as BOSH's
+ * handler does (kept; `refit delete-disk` or the orphaned-disk cleanup deletes it), refused while
+ * the agent has it mounted; `activate_disk` makes it the instance's disk, only when the agent has
+ * it mounted and the instance has no active disk (so never while the migration's old disk is
+ * still recorded).
+ */
+async function resolveInactiveDisk(
+  db: Db,
+  updater: UpdaterDeps,
+  view: ProblemView,
+  resolution: string,
+): Promise<void> {
+  const instance = view.instance;
+  const disk = view.inactiveDisk;
+  if (instance === null || disk === undefined) {
+    throw new ProblemHandlerError(`Problem ${view.id} has no inactive disk`);
+  }
+  const vm = instance.vm;
+  const mounted = vm === null ? false : (await listDisk(updater, vm.agentId)).includes(disk.cid);
+  switch (resolution) {
+    case 'delete_disk': {
+      if (mounted) throw new ProblemHandlerError('Disk is currently in use');
+      if (vm !== null) {
+        await cpiCall(updater, 'detach_disk', [vm.cid, disk.cid]).catch(() => undefined);
+        await updater.agents
+          .call(vm.agentId, 'remove_persistent_disk', [disk.cid], { signal: updater.signal })
+          .catch(() => undefined);
+      }
+      await updater.store.diskOrphaned(instance.id, disk.cid);
+      await updater.record({
+        action: 'delete',
+        objectType: 'disk',
+        objectName: disk.cid,
+        instance: `${instance.group}/${instance.id}`,
+      });
+      return;
+    }
+    case 'activate_disk': {
+      if (!mounted) throw new ProblemHandlerError('Disk is not mounted');
+      if (!(await new DeploymentStore(db).activateDisk(instance.id, disk.cid))) {
+        throw new ProblemHandlerError('Instance already has an active disk');
+      }
+      return;
+    }
+    default:
+      throw new ProblemHandlerError(`Unknown resolution '${resolution}'`);
+  }
+}
+
+/** The agent's mounted disks; an agent that does not answer in 10 s has none (BOSH's guard). */
+async function listDisk(updater: UpdaterDeps, agentId: string): Promise<string[]> {
+  try {
+    return await updater.agents.call(agentId, 'list_disk', [], {
+      signal: AbortSignal.any([updater.signal, AbortSignal.timeout(10_000)]),
+      replyTimeoutMs: 10_000,
+    });
+  } catch (error) {
+    updater.signal.throwIfAborted();
+    if (error instanceof AgentTimeoutError || (error as Error).name === 'TimeoutError') return [];
+    throw error;
   }
 }
 

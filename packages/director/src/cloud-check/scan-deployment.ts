@@ -49,7 +49,8 @@ export function selectInstances(
  * BOSH's problem scanner (reference §4.8): `Scanning <n> VMs` asks every instance expecting a
  * VM for `get_state` (10 s) and `list_disk`; an agent that does not answer is `missing_vm` when
  * the CPI's `has_vm` says no, else `unresponsive_agent`. `Scanning <n> persistent disks` asks
- * `has_disk` for each disk and compares where agents say it is mounted with the records.
+ * `has_disk` for each active disk and compares where agents say it is mounted with the records;
+ * each inactive disk (a migration the director did not finish) is an `inactive_disk`.
  */
 export async function scanDeployment(
   deps: ScanDeps,
@@ -86,8 +87,25 @@ export async function scanDeployment(
 
   const disks = { ok: 0, missing: 0, inactive: 0, mountInfoMismatch: 0 };
   const withDisks = chosen.filter((i) => i.disk !== null);
-  const diskStage = deps.events.stage(`Scanning ${withDisks.length} persistent disks`, { total: 2 });
+  const chosenIds = new Set(chosen.map((i) => i.id));
+  const inactive = (await store.inactiveDisks(deployment)).filter((d) => chosenIds.has(d.instanceId));
+  const diskStage = deps.events.stage(`Scanning ${withDisks.length + inactive.length} persistent disks`, {
+    total: 2,
+  });
   await diskStage.task('Looking for inactive disks', async () => {
+    // The new disk of a migration a dead director left (BOSH reports an inactive disk as such,
+    // before any other check of it).
+    for (const { instanceId, disk } of inactive) {
+      disks.inactive++;
+      found.push(
+        await problems.found(deployment, {
+          type: 'inactive_disk',
+          resourceId: disk.cid,
+          instanceId,
+          data: { disk_cid: disk.cid },
+        }),
+      );
+    }
     await runPool(withDisks, SCAN_THREADS, async (instance) => {
       const disk = instance.disk;
       if (disk === null) return;
@@ -107,7 +125,6 @@ export async function scanDeployment(
         );
         return;
       }
-      // Refit keeps no inactive disks: every recorded disk is the instance's active one.
       const vmCid = instance.vm?.cid ?? null;
       if (vmCid === null) {
         disks.ok++;
