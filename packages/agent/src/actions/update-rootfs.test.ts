@@ -30,6 +30,8 @@ async function tarOf(entries: readonly Entry[]): Promise<Buffer> {
       name: e.name,
       type: e.type ?? ('file' as const),
       mode: e.mode ?? 0o644,
+      // Fixed: two builds of the same root are the same bytes (same sha256), whatever the clock.
+      mtime: new Date(0),
       ...(e.linkname ? { linkname: e.linkname } : {}),
     };
     pack.entry(header, e.body ?? '');

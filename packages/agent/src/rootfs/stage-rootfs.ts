@@ -1,4 +1,3 @@
-import { spawn } from 'node:child_process';
 import { createHash } from 'node:crypto';
 import { createReadStream } from 'node:fs';
 import { access, mkdir, readFile, rename, rm, writeFile } from 'node:fs/promises';
@@ -17,10 +16,11 @@ import {
   type UpdateRootfsProgress,
   type UpdateRootfsResult,
 } from '@refit/protocol';
-import { AgentError, AgentErrorCode, errorMessage } from '../errors.ts';
+import { AgentError, AgentErrorCode } from '../errors.ts';
 import type { RootfsPaths } from './boot-state.ts';
 import { readBootState } from './boot-state.ts';
-import { findKeptRoot, keepRootFiles, keptDir } from './kept-root.ts';
+import { installStaged } from './install-staged.ts';
+import { findKeptRoot, keepRootFiles } from './kept-root.ts';
 import { downloadResumable, type DownloadLimits, defaultDownloadLimits } from './ranged-download.ts';
 import { loadTrustedKeys, verifySignatureAfterRoot } from './rootfs-trust.ts';
 
@@ -256,46 +256,6 @@ export async function stageRootfs(req: StageRequest): Promise<UpdateRootfsResult
 }
 
 /**
- * Runs the install script for `stagedRoot` and checks the boot record it wrote. On failure
- * nothing points at the root, and the root (with its kept files) goes unless it is in use.
- */
-async function installStaged(
-  install: Buffer,
-  stagedRoot: string,
-  manifest: RootfsManifest,
-  req: StageRequest,
-): Promise<void> {
-  const { paths } = req;
-  const sha256 = manifest.root_archive.sha256;
-  try {
-    await runInstall(install, stagedRoot, manifest, req);
-    const record = RootfsBootRecord.parse(JSON.parse(await readFile(paths.nextFile, 'utf8')));
-    if (record.root !== stagedRoot || record.root_archive_sha256 !== sha256) {
-      throw new AgentError(
-        AgentErrorCode.ScriptFailed,
-        `install wrote a boot record for ${record.root}, not ${stagedRoot}`,
-      );
-    }
-  } catch (error) {
-    // Nothing may point at a root whose install failed; the root itself goes unless in use.
-    const next = await readFile(paths.nextFile, 'utf8').catch(() => '');
-    if (next.includes(sha256)) await rm(paths.nextFile, { force: true });
-    const state = await readBootState(paths).catch(() => null);
-    const inUse = [state?.current, state?.previous, state?.pending, state?.booted].some(
-      (r) => r?.root === stagedRoot,
-    );
-    if (!inUse) {
-      await rm(paths.local(stagedRoot), { recursive: true, force: true });
-      await rm(keptDir(paths, stagedRoot.slice(STAGED_ROOTS_DIR.length + 1)), {
-        recursive: true,
-        force: true,
-      });
-    }
-    throw error;
-  }
-}
-
-/**
  * The in-VM path of the root with this sha256 that is unpacked and that the boot step will boot
  * or runs (the next record, the pending root, or the current one with nothing pending); null
  * when there is none. A forced restage may have put it at `roots/<sha256>.<n>`.
@@ -402,49 +362,4 @@ async function unpackRoot(
     await rm(partial, { recursive: true, force: true });
     throw error;
   }
-}
-
-function runInstall(
-  script: Buffer,
-  stagedRoot: string,
-  manifest: RootfsManifest,
-  req: StageRequest,
-): Promise<void> {
-  return new Promise((resolve, reject) => {
-    const file = join(req.paths.downloads, `install-${manifest.root_archive.sha256}`);
-    void writeFile(file, script, { mode: 0o755 }).then(() => {
-      const child = spawn('/bin/sh', [file, stagedRoot], {
-        env: {
-          PATH: '/usr/sbin:/usr/bin:/sbin:/bin',
-          REFIT_STAGED_ROOT: stagedRoot,
-          REFIT_ROOT_DIGEST: manifest.root_archive.sha256,
-          REFIT_STEMCELL_VERSION: manifest.version,
-          REFIT_STEMCELL_NAME: manifest.name,
-          REFIT_BOOT_RECORD: req.paths.nextFile,
-        },
-        stdio: ['ignore', 'pipe', 'pipe'],
-        signal: AbortSignal.any([req.signal, AbortSignal.timeout(req.installTimeoutMs)]),
-        killSignal: 'SIGKILL',
-      });
-      let output = '';
-      child.stdout.on('data', (c: Buffer) => (output = (output + c.toString()).slice(-2000)));
-      child.stderr.on('data', (c: Buffer) => (output = (output + c.toString()).slice(-2000)));
-      child.on('error', (error) =>
-        reject(
-          new AgentError(AgentErrorCode.ScriptFailed, `install: ${errorMessage(error)}`, { cause: error }),
-        ),
-      );
-      child.on('close', (code, signal) => {
-        void rm(file, { force: true });
-        if (code === 0) resolve();
-        else
-          reject(
-            new AgentError(
-              AgentErrorCode.ScriptFailed,
-              `install exited with ${signal ?? `status ${code}`}: ${output.trim().split('\n').slice(-5).join('; ')}`,
-            ),
-          );
-      });
-    }, reject);
-  });
 }
