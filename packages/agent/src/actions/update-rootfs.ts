@@ -13,7 +13,8 @@ import { defineAction } from './action.ts';
  * drifted root: `recreate --strategy reload`).
  * A root older than the booted one is refused (before any download when the director names the
  * `version`, else as soon as rootfs.MF is read, before anything is unpacked) unless
- * `{allow_downgrade: true}`.
+ * `{allow_downgrade: true}`. `{root_archive_sha256}` (root.tar's sha256, from the director's
+ * upload) lets a root the VM still keeps (its previous one: a rollback) stage without a download.
  */
 export const updateRootfs = defineAction({
   method: 'update_rootfs',

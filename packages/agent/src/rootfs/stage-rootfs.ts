@@ -90,6 +90,9 @@ async function bufferOf(body: Readable, max: number): Promise<Buffer> {
  * When the running root trusts keys (ROOTFS_TRUSTED_KEYS_DIR), rootfs.MF.sig must verify
  * against one of them over the very rootfs.MF bytes that were parsed, before the unpacked root
  * is committed and before `install`; else the unpacked root and the download are removed.
+ * A root the boot state still holds complete as `previous`/`current` (a rollback) is staged from
+ * the rootfs.MF, install and rootfs.MF.sig kept beside it (kept-root.ts), verified again, with no
+ * download; kept files missing or not verifying fall back to the download (logged).
  */
 export async function stageRootfs(req: StageRequest): Promise<UpdateRootfsResult> {
   const { paths, signal } = req;
