@@ -10,7 +10,7 @@ import { createServer, type Server } from 'node:http';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { PassThrough } from 'node:stream';
-import { gzipSync } from 'node:zlib';
+import { gunzipSync, gzipSync } from 'node:zlib';
 import { after, before, describe, it } from 'node:test';
 import tar from 'tar-stream';
 import { stringify } from 'yaml';
@@ -303,5 +303,41 @@ describe('stageRootfs: rollback to the kept previous root', () => {
     );
     assert.equal(again.bytes_fetched, blob.get('1.1')?.size);
     assert.ok((await readdir(join(paths.kept, v1.sha256))).includes(ROOTFS_SIGNATURE_FILE), 'kept again');
+  });
+
+  it("finds the kept root by the director's root sha256 when the rootfs.tgz bytes differ", async () => {
+    const { v1 } = await reloadedTwice('vm-f');
+    // The same rootfs.MF, install, root.tar and signature, compressed again: another digest.
+    const one = blob.get('1.1');
+    assert.ok(one);
+    const again = gzipSync(gunzipSync(blobs.get(`/${davPath(one.id)}`)!), { level: 1 });
+    blobs.set(`/${davPath('rootfs-1.1-regz')}`, again);
+    blob.set('1.1-regz', { id: 'rootfs-1.1-regz', digest: `sha256:${sha256Of(again)}`, size: again.length });
+    assert.notEqual(blob.get('1.1-regz')?.digest, one.digest);
+    const policy = { booted, declared: '1.1', allowDowngrade: true };
+    const stageRegz = (rootSha256?: string) =>
+      stageRootfs({
+        blobstoreId: 'rootfs-1.1-regz',
+        digest: `sha256:${sha256Of(again)}`,
+        blobstore: { provider: 'dav', options: { endpoint: `http://127.0.0.1:${port}` } },
+        paths,
+        installTimeoutMs: 30_000,
+        checkVersion: (v) => checkManifestVersion(policy, v),
+        ...(rootSha256 === undefined ? {} : { rootArchiveSha256: rootSha256 }),
+        report: () => undefined,
+        signal: AbortSignal.timeout(30_000),
+      });
+    requests.length = 0;
+    const named = await stageRegz(v1.sha256);
+    assert.equal(named.bytes_fetched, 0);
+    assert.deepEqual(requests, []);
+    await rm(paths.nextFile);
+    await rm(join(paths.downloads), { recursive: true });
+    const unnamed = await stageRegz();
+    assert.equal(
+      unnamed.bytes_fetched,
+      again.length,
+      'without the root sha256: another artifact, downloaded',
+    );
   });
 });
