@@ -16,6 +16,7 @@ import {
   UpdateSettingsArgs,
 } from './agent-actions.ts';
 import { MigrateDiskArgs, MigrateDiskResult } from './disk-migration.ts';
+import { RunErrandArgs, RunErrandResult } from './errands.ts';
 import { RebootArgs, RebootResult, UpdateRootfsArgs, UpdateRootfsResult } from './rootfs-staging.ts';
 
 const NoArgs = z.tuple([]);
@@ -39,6 +40,8 @@ export const AgentMethods = {
   stop: { args: NoArgs, result: Anything },
   start: { args: NoArgs, result: Anything },
   run_script: { args: RunScriptArgs, result: Anything },
+  /** Runs an errand job's bin/run; answers its exit code and the tails of stdout and stderr. */
+  run_errand: { args: RunErrandArgs, result: RunErrandResult },
   update_settings: { args: UpdateSettingsArgs, result: Anything },
   list_disk: { args: NoArgs, result: z.array(z.string()) },
   add_persistent_disk: { args: AddPersistentDiskArgs, result: Anything },
@@ -56,6 +59,8 @@ export const AgentMethods = {
   update_rootfs: { args: UpdateRootfsArgs, result: UpdateRootfsResult },
   /** Answers, then stops jobs, unmounts the persistent disk and reboots the VM. */
   reboot: { args: RebootArgs, result: RebootResult },
+  /** BOSH's `shutdown`: the VM of an orphaned instance VM powers off (answered before it goes). */
+  shutdown: { args: NoArgs, result: Anything },
 } as const;
 
 export type AgentMethod = keyof typeof AgentMethods;

@@ -21,3 +21,4 @@ export * from './cleanup.ts';
 export * from './orphan-disks.ts';
 export * from './rootfs-signature.ts';
 export * from './stemcell-version.ts';
+export * from './errands.ts';

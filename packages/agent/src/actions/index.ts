@@ -15,6 +15,7 @@ import { ping } from './ping.ts';
 import { prepare } from './prepare.ts';
 import { reboot } from './reboot.ts';
 import { removePersistentDisk } from './remove-persistent-disk.ts';
+import { runErrand } from './run-errand.ts';
 import { runScript } from './run-script.ts';
 import { start } from './start.ts';
 import { stop } from './stop.ts';
@@ -34,6 +35,7 @@ const all: readonly AnyAction[] = [
   stop,
   start,
   runScript,
+  runErrand,
   updateSettings,
   listDisk,
   addPersistentDisk,
