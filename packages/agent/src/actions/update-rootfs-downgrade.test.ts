@@ -3,38 +3,13 @@ import assert from 'node:assert/strict';
 import { createHash } from 'node:crypto';
 import { mkdir, readdir, rm, writeFile } from 'node:fs/promises';
 import { dirname, join } from 'node:path';
-import { PassThrough } from 'node:stream';
 import { gzipSync } from 'node:zlib';
 import { after, before, beforeEach, describe, it } from 'node:test';
-import tar from 'tar-stream';
 import type { UpdateRootfsOptions, UpdateRootfsResult } from '@refit/protocol';
 import { rootfsPaths } from '../rootfs/boot-state.ts';
 import { agentFixture, type AgentFixture } from '../testing/fixture.ts';
 import { updateRootfs } from './update-rootfs.ts';
-
-async function tarOf(
-  entries: readonly { name: string; mode?: number; body: string | Buffer }[],
-): Promise<Buffer> {
-  const pack = tar.pack();
-  const chunks: Buffer[] = [];
-  const out = pack.pipe(new PassThrough());
-  out.on('data', (c: Buffer) => chunks.push(c));
-  const done = new Promise((r) => out.on('end', r));
-  for (const e of entries) pack.entry({ name: e.name, mode: e.mode ?? 0o644 }, e.body);
-  pack.finalize();
-  await done;
-  return Buffer.concat(chunks);
-}
-
-const INSTALL = `#!/bin/sh
-set -eu
-mkdir -p "$(dirname "$REFIT_BOOT_RECORD")"
-cat > "$REFIT_BOOT_RECORD" <<JSON
-{"format":1,"root":"$1","name":"$REFIT_STEMCELL_NAME","version":"$REFIT_STEMCELL_VERSION","operating_system":"os",
- "root_archive_sha256":"$REFIT_ROOT_DIGEST","init":"/sbin/refit-init","fallback":{"root":"current","name":"n","version":"1"},
- "boot_attempts_before_fallback":2}
-JSON
-`;
+import { BOOT_RECORD_INSTALL, tarOf } from '../testing/rootfs-tarballs.ts';
 
 async function rootfsTgz(version: string): Promise<Buffer> {
   const root = await tarOf([{ name: './etc/os-release', body: `VERSION_ID=${version}\n` }]);
@@ -43,7 +18,7 @@ async function rootfsTgz(version: string): Promise<Buffer> {
   return gzipSync(
     await tarOf([
       { name: 'rootfs.MF', body: mf },
-      { name: 'install', mode: 0o755, body: INSTALL },
+      { name: 'install', mode: 0o755, body: BOOT_RECORD_INSTALL },
       { name: 'root.tar', body: root },
     ]),
   );

@@ -2,54 +2,13 @@ import assert from 'node:assert/strict';
 import { createHash } from 'node:crypto';
 import { lstat, readdir, readFile, readlink, rm, stat, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
-import { PassThrough } from 'node:stream';
 import { gzipSync } from 'node:zlib';
 import { after, before, describe, it } from 'node:test';
-import tar from 'tar-stream';
 import { RootfsBootRecord, type UpdateRootfsProgress, type UpdateRootfsResult } from '@refit/protocol';
 import { commitBootedRoot, readBootState, rootfsPaths } from '../rootfs/boot-state.ts';
 import { agentFixture, type AgentFixture } from '../testing/fixture.ts';
 import { updateRootfs } from './update-rootfs.ts';
-
-type Entry = {
-  name: string;
-  type?: 'directory' | 'symlink' | 'link';
-  mode?: number;
-  linkname?: string;
-  body?: string | Buffer;
-};
-
-async function tarOf(entries: readonly Entry[]): Promise<Buffer> {
-  const pack = tar.pack();
-  const chunks: Buffer[] = [];
-  const out = pack.pipe(new PassThrough());
-  out.on('data', (c: Buffer) => chunks.push(c));
-  const done = new Promise((r) => out.on('end', r));
-  for (const e of entries) {
-    const header = {
-      name: e.name,
-      type: e.type ?? ('file' as const),
-      mode: e.mode ?? 0o644,
-      // Fixed: two builds of the same root are the same bytes (same sha256), whatever the clock.
-      mtime: new Date(0),
-      ...(e.linkname ? { linkname: e.linkname } : {}),
-    };
-    pack.entry(header, e.body ?? '');
-  }
-  pack.finalize();
-  await done;
-  return Buffer.concat(chunks);
-}
-
-const INSTALL = `#!/bin/sh
-set -eu
-mkdir -p "$(dirname "$REFIT_BOOT_RECORD")"
-cat > "$REFIT_BOOT_RECORD" <<JSON
-{"format":1,"root":"$1","name":"$REFIT_STEMCELL_NAME","version":"$REFIT_STEMCELL_VERSION","operating_system":"os",
- "root_archive_sha256":"$REFIT_ROOT_DIGEST","init":"/sbin/refit-init","fallback":{"root":"current","name":"n","version":"1"},
- "boot_attempts_before_fallback":2}
-JSON
-`;
+import { BOOT_RECORD_INSTALL, tarOf } from '../testing/rootfs-tarballs.ts';
 
 async function rootfsTgz(
   version: string,
@@ -69,7 +28,7 @@ async function rootfsTgz(
   return gzipSync(
     await tarOf([
       { name: 'rootfs.MF', body: mf },
-      { name: 'install', mode: 0o755, body: opts.install ?? INSTALL },
+      { name: 'install', mode: 0o755, body: opts.install ?? BOOT_RECORD_INSTALL },
       { name: 'root.tar', body: root },
     ]),
   );

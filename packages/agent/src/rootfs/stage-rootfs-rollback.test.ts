@@ -9,10 +9,8 @@ import { mkdir, mkdtemp, readdir, readFile, rm, writeFile } from 'node:fs/promis
 import { createServer, type Server } from 'node:http';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { PassThrough } from 'node:stream';
 import { gunzipSync, gzipSync } from 'node:zlib';
 import { after, before, describe, it } from 'node:test';
-import tar from 'tar-stream';
 import { stringify } from 'yaml';
 import {
   ROOTFS_SIGNATURE_FILE,
@@ -27,35 +25,14 @@ import { commitBootedRoot, readBootState, rootfsPaths, type RootfsPaths } from '
 import { keyFingerprint } from './rootfs-trust.ts';
 import { stageRootfs } from './stage-rootfs.ts';
 import { checkManifestVersion } from './version-order.ts';
+import { BOOT_RECORD_INSTALL, tarOf } from '../testing/rootfs-tarballs.ts';
+
+/** The usual install script, also counting its runs (a reuse must run install again). */
+const INSTALL = BOOT_RECORD_INSTALL.replace('cat > ', 'echo run >> "$REFIT_BOOT_RECORD.installs"\ncat > ');
 
 const sha256Of = (data: Buffer | string) => createHash('sha256').update(data).digest('hex');
 
-async function tarOf(members: readonly { name: string; body: string | Buffer; mode?: number }[]) {
-  const pack = tar.pack();
-  const out = pack.pipe(new PassThrough());
-  const chunks: Buffer[] = [];
-  out.on('data', (c: Buffer) => chunks.push(c));
-  const done = new Promise((resolve) => out.on('end', resolve));
-  for (const m of members) {
-    const type = m.name.endsWith('/') ? ('directory' as const) : ('file' as const);
-    pack.entry({ name: m.name, type, mode: m.mode ?? (type === 'directory' ? 0o755 : 0o644) }, m.body);
-  }
-  pack.finalize();
-  await done;
-  return Buffer.concat(chunks);
-}
-
 // Counts its runs in the root it installs, so a test sees install ran again.
-const INSTALL = `#!/bin/sh
-set -eu
-mkdir -p "$(dirname "$REFIT_BOOT_RECORD")"
-echo run >> "$REFIT_BOOT_RECORD.installs"
-cat > "$REFIT_BOOT_RECORD" <<JSON
-{"format":1,"root":"$1","name":"$REFIT_STEMCELL_NAME","version":"$REFIT_STEMCELL_VERSION","operating_system":"os",
- "root_archive_sha256":"$REFIT_ROOT_DIGEST","init":"/sbin/refit-init","fallback":{"root":"current","name":"n","version":"1"},
- "boot_attempts_before_fallback":2}
-JSON
-`;
 
 describe('stageRootfs: rollback to the kept previous root', () => {
   const keys = generateKeyPairSync('ed25519');

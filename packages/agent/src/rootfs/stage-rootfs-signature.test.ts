@@ -5,10 +5,8 @@ import { createHash, createPublicKey, generateKeyPairSync, sign, type KeyObject 
 import { mkdir, mkdtemp, readdir, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { PassThrough } from 'node:stream';
 import { gzipSync } from 'node:zlib';
 import { after, before, beforeEach, describe, it } from 'node:test';
-import tar from 'tar-stream';
 import { stringify } from 'yaml';
 import {
   ROOTFS_SIGNATURE_FILE,
@@ -20,35 +18,9 @@ import { AgentErrorCode } from '../errors.ts';
 import { rootfsPaths, type RootfsPaths } from './boot-state.ts';
 import { keyFingerprint } from './rootfs-trust.ts';
 import { stageRootfs } from './stage-rootfs.ts';
+import { BOOT_RECORD_INSTALL, tarOf, type TarMember } from '../testing/rootfs-tarballs.ts';
 
 const sha256Of = (data: Buffer) => createHash('sha256').update(data).digest('hex');
-
-type Member = { name: string; body: string | Buffer; mode?: number };
-
-async function tarOf(members: readonly Member[]): Promise<Buffer> {
-  const pack = tar.pack();
-  const out = pack.pipe(new PassThrough());
-  const chunks: Buffer[] = [];
-  out.on('data', (c: Buffer) => chunks.push(c));
-  const done = new Promise((resolve) => out.on('end', resolve));
-  for (const m of members) {
-    const type = m.name.endsWith('/') ? ('directory' as const) : ('file' as const);
-    pack.entry({ name: m.name, type, mode: m.mode ?? (type === 'directory' ? 0o755 : 0o644) }, m.body);
-  }
-  pack.finalize();
-  await done;
-  return Buffer.concat(chunks);
-}
-
-const INSTALL = `#!/bin/sh
-set -eu
-mkdir -p "$(dirname "$REFIT_BOOT_RECORD")"
-cat > "$REFIT_BOOT_RECORD" <<JSON
-{"format":1,"root":"$1","name":"$REFIT_STEMCELL_NAME","version":"$REFIT_STEMCELL_VERSION","operating_system":"os",
- "root_archive_sha256":"$REFIT_ROOT_DIGEST","init":"/sbin/refit-init","fallback":{"root":"current","name":"n","version":"1"},
- "boot_attempts_before_fallback":2}
-JSON
-`;
 
 interface Build {
   /** The key that signs rootfs.MF; none: no rootfs.MF.sig. */
@@ -81,9 +53,9 @@ async function rootfsTgz(build: Build): Promise<Buffer> {
       install: 'install',
     }),
   );
-  const members: Member[] = [
+  const members: TarMember[] = [
     { name: 'rootfs.MF', body: build.tamper ? build.tamper(mf) : mf },
-    { name: 'install', body: build.swapInstall ?? INSTALL, mode: 0o755 },
+    { name: 'install', body: build.swapInstall ?? BOOT_RECORD_INSTALL, mode: 0o755 },
     { name: 'root.tar', body: root },
   ];
   if (build.key !== undefined) {
@@ -93,7 +65,7 @@ async function rootfsTgz(build: Build): Promise<Buffer> {
         key_fingerprint: keyFingerprint(createPublicKey(build.key)),
         signature: sign(
           null,
-          Buffer.from(rootfsSignedMessage(sha256Of(mf), sha256Of(Buffer.from(INSTALL)))),
+          Buffer.from(rootfsSignedMessage(sha256Of(mf), sha256Of(Buffer.from(BOOT_RECORD_INSTALL)))),
           build.key,
         ).toString('base64'),
       }),
@@ -200,7 +172,10 @@ describe('stageRootfs and rootfs.MF.sig', () => {
   it('refuses an install script other than the one signed (it would run as root)', async () => {
     await trust(trustedPair.publicKey);
     await assertRefused(
-      await rootfsTgz({ key: trustedPair.privateKey, swapInstall: `${INSTALL}echo owned > /tmp/owned\n` }),
+      await rootfsTgz({
+        key: trustedPair.privateKey,
+        swapInstall: `${BOOT_RECORD_INSTALL}echo owned > /tmp/owned\n`,
+      }),
       /rootfs.MF.sig does not verify: rootfs.MF or install is not what key [0-9a-f]{64} signed/,
     );
   });
