@@ -62,7 +62,7 @@ describe('refit upload-rootfs, rootfs, delete-rootfs', () => {
     const list = await env.run(['--tty', 'rootfs']);
     assert.equal(
       list.stdout.split('\n').slice(2, 4).join('\n'),
-      'Name  Version  OS     SHA256  Size  \nst    2.1      jammy  ab12    1.5 KiB  ',
+      'Name  Version  OS     SHA256  Size     Signed By  \nst    2.1      jammy  ab12    1.5 KiB  -  ',
     );
     assert.equal((await env.run(['-n', 'delete-rootfs', 'st/2.1'])).code, 0);
     assert.ok(env.requestLines().includes('GET /tasks/22'));
