@@ -39,6 +39,8 @@ import { disks } from './disks.ts';
 import { deleteDisk } from './delete-disk.ts';
 import { orphanDisk } from './orphan-disk.ts';
 import { attachDisk } from './attach-disk.ts';
+import { errands } from './errands.ts';
+import { runErrand } from './run-errand.ts';
 
 /** Every command, in help order. The one map from command name to module. */
 export const commandList: readonly Command<unknown>[] = [
@@ -82,6 +84,8 @@ export const commandList: readonly Command<unknown>[] = [
   deleteDisk,
   orphanDisk,
   attachDisk,
+  errands,
+  runErrand,
 ];
 
 export const commandRegistry: ReadonlyMap<string, Command<unknown>> = new Map(
