@@ -80,7 +80,7 @@ async function start(config: DirectorConfig, log: DirectorLog): Promise<() => Pr
     process.env,
     [
       blobsForAgentsFeature(agentBlobCredentials),
-      deploymentsFeature({ agents: () => agents }),
+      deploymentsFeature({ agents: () => agents }, config.orphanedVmCleanup),
       disksFeature({ agents: () => agents }, config.orphanedDiskCleanup),
       cloudCheckFeature({
         agents: () => agents,

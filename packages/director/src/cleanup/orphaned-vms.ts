@@ -3,7 +3,8 @@ import type { Db } from '../db/db.ts';
 
 /**
  * A VM no instance owns that the director must still delete: Refit's `leftover_vms` (the new
- * VM of a `create-swap-delete` until its swap, the old one after it), BOSH's orphaned VMs.
+ * VM of a `create-swap-delete` until its swap, the old one after it, orphaned once the instance
+ * runs on the new one: then `orphaned_at` is set), BOSH's orphaned VMs.
  */
 export interface OrphanedVm {
   readonly cid: string;
@@ -20,7 +21,8 @@ export interface OrphanedVm {
 /** Every leftover VM that is not an instance's VM again, oldest first. Read only. */
 export async function listOrphanedVms(db: Db): Promise<OrphanedVm[]> {
   const rows = await db.query(
-    `SELECT l.cid, l.deployment, l.instance_id, l.ip_reservations, l.created_at, i.group_name, i.az
+    `SELECT l.cid, l.deployment, l.instance_id, l.ip_reservations, i.group_name, i.az,
+            COALESCE(l.orphaned_at, l.created_at) AS orphaned_at
      FROM leftover_vms l LEFT JOIN instances i ON i.id = l.instance_id
      WHERE NOT EXISTS (SELECT 1 FROM vms v WHERE v.cid = l.cid)
      ORDER BY l.created_at, l.cid`,
@@ -35,7 +37,7 @@ export async function listOrphanedVms(db: Db): Promise<OrphanedVm[]> {
       instanceName: group === null ? instanceId : `${group}/${instanceId}`,
       az: typeof row.az === 'string' ? row.az : null,
       ips: addresses(row.ip_reservations),
-      orphanedAt: String(row.created_at),
+      orphanedAt: String(row.orphaned_at),
     };
   });
 }

@@ -42,6 +42,7 @@ describe('director config', () => {
     assert.equal(config.cpi.generatedConfig, null);
     assert.deepEqual(config.scanAndFix, { autoFixStatefulNodes: false });
     assert.deepEqual(config.orphanedDiskCleanup, { maxOrphanedAgeDays: 5, intervalMs: 1_800_000 });
+    assert.deepEqual(config.orphanedVmCleanup, { intervalMs: 300_000 });
     assert.ok(Object.isFrozen(config));
   });
 
@@ -65,7 +66,8 @@ describe('director config', () => {
       'name: d1\nport: 8443\nworkers: 5\nlog_level: debug\ndb: {url: "postgres://x@127.0.0.1/db"}\n' +
         'cpi: {name: local, executable: bin/cpi, args: [-c, x], timeout_seconds: 2.5}\nblobstore: {dir: blobs}\n' +
         'scan_and_fix: {auto_fix_stateful_nodes: true}\n' +
-        'disks: {max_orphaned_age_in_days: 2, cleanup_interval_seconds: 60}\n',
+        'disks: {max_orphaned_age_in_days: 2, cleanup_interval_seconds: 60}\n' +
+        'vms: {cleanup_interval_seconds: 30}\n',
     );
     assert.deepEqual(
       { ...config, cpi: { ...config.cpi } },
@@ -86,6 +88,7 @@ describe('director config', () => {
         blobstoreDir: join(dir, 'blobs'),
         scanAndFix: { autoFixStatefulNodes: true },
         orphanedDiskCleanup: { maxOrphanedAgeDays: 2, intervalMs: 60_000 },
+        orphanedVmCleanup: { intervalMs: 30_000 },
       },
     );
   });

@@ -55,6 +55,10 @@ const ConfigFile = z.strictObject({
       cleanup_interval_seconds: z.number().nonnegative().optional(),
     })
     .optional(),
+  // BOSH's `director.vms.cleanup_schedule` (every 5 minutes): the old VMs a create-swap-delete
+  // orphaned are deleted by a timer every `cleanup_interval_seconds` (default 300; 0: never,
+  // then only `clean-up` deletes them).
+  vms: z.strictObject({ cleanup_interval_seconds: z.number().nonnegative().optional() }).optional(),
   // Refit's addition, signed generic stemcells: the Ed25519 public keys (PEM text, or a PEM file
   // path relative to this file) whose rootfs.MF.sig uploads accept; `require_signature` (default:
   // true when there are keys) refuses unsigned uploads.
@@ -107,6 +111,8 @@ export interface DirectorConfig {
   readonly scanAndFix: { readonly autoFixStatefulNodes: boolean };
   /** Orphaned disks older than `maxOrphanedAgeDays` are deleted every `intervalMs` (0: never). */
   readonly orphanedDiskCleanup: { readonly maxOrphanedAgeDays: number; readonly intervalMs: number };
+  /** Orphaned VMs (old VMs of create-swap-delete) are deleted every `intervalMs` (0: never). */
+  readonly orphanedVmCleanup: { readonly intervalMs: number };
   /**
    * Absent when the file has no `rootfs` key: uploads are checked by digest only. Keys are SPKI
    * PEM texts of Ed25519 public keys.
@@ -257,6 +263,9 @@ export async function loadDirectorConfig(
     orphanedDiskCleanup: Object.freeze({
       maxOrphanedAgeDays: file.disks?.max_orphaned_age_in_days ?? 5,
       intervalMs: Math.round((file.disks?.cleanup_interval_seconds ?? 1800) * 1000),
+    }),
+    orphanedVmCleanup: Object.freeze({
+      intervalMs: Math.round((file.vms?.cleanup_interval_seconds ?? 300) * 1000),
     }),
   };
   const nats = natsConfig(fileLabel(commandLine), file.nats, baseDir);

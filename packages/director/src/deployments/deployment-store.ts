@@ -236,6 +236,12 @@ export class DeploymentStore {
           await recordLeftover(tx, deployment, id, old, oldIps);
         });
       },
+      async vmOrphaned(cid) {
+        await db.execute('UPDATE leftover_vms SET orphaned_at = $1 WHERE cid = $2', [
+          new Date().toISOString(),
+          cid,
+        ]);
+      },
       async leftoverVmDeleted(cid) {
         await db.transaction(async (tx) => {
           const [row] = await tx.query('SELECT ip_reservations FROM leftover_vms WHERE cid = $1', [cid]);

@@ -3,6 +3,7 @@ import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import type { CurrentInstance } from '../planner/plan-types.ts';
 import { manifestValue, type ManifestInput } from '../planner/planner-fixtures.test-support.ts';
+import { deleteLeftoverVm } from './leftover-vms-step.ts';
 import { harness, replan, run } from './updater-harness.test-support.ts';
 
 const bumpStemcell = {
@@ -27,7 +28,7 @@ describe('updateDeployment: vm_strategy create-swap-delete', () => {
       )
       .map((e) => e.replace('agent-id-0', 'OLD').replace(/new-agent-\d+/, 'NEW'));
 
-  it('creates and prepares the new VM before stopping the old one, moves the disk, deletes the old VM last', async () => {
+  it('creates and prepares the new VM in Creating missing vms, moves the disk, orphans the old VM last', async () => {
     const h = harness();
     const plan = replan(swapping(), swapping(), bumpStemcell);
     assert.equal(plan.instanceGroups[0]!.vmStrategy, 'create-swap-delete');
@@ -35,11 +36,32 @@ describe('updateDeployment: vm_strategy create-swap-delete', () => {
     assert.notEqual(planned.networkSettings.default?.ip, planned.existing?.vm?.networkSettings.default?.ip);
     assert.equal(planned.releasedAfterSwap?.length, 1);
     await run(h, plan);
+    // Before the instance is touched (stages 4 and 5): the replacement VM, jobless prepare.
+    const started = h.log.entries.indexOf('store:updateStarted:id-0');
+    assert.deepEqual(
+      h.log.entries.slice(0, started).map((e) => e.replace(/new-agent-\d+/, 'NEW')),
+      [
+        'cpi:create_vm',
+        'store:vmLeftover:id-0:vm-1',
+        'cpi:set_vm_metadata:vm-1',
+        'agent:NEW:ping:vm-1',
+        'agent:NEW:prepare',
+      ],
+    );
+    const prepares = h.agents.calls.filter((c) => c.method === 'prepare');
+    assert.deepEqual(
+      prepares.map((c) => (c.args[0] as { job: { templates: unknown[] } }).job),
+      [{ templates: [] }, { templates: [] }],
+    );
+    assert.equal(
+      (prepares[0]!.args[0] as { rendered_templates_archive: unknown }).rendered_templates_archive,
+      null,
+    );
+    assert.deepEqual(
+      h.eventLines.filter((l) => l.state === 'started').map((l) => l.stage),
+      ['Creating missing vms', 'Downloading packages', 'Updating instance'],
+    );
     assert.deepEqual(sequence(h), [
-      'cpi:create_vm',
-      'store:vmLeftover:id-0:vm-1',
-      'cpi:set_vm_metadata:vm-1',
-      'agent:NEW:ping:vm-1',
       'agent:NEW:prepare',
       'agent:OLD:run_script:pre-stop',
       'agent:OLD:drain:shutdown',
@@ -59,33 +81,99 @@ describe('updateDeployment: vm_strategy create-swap-delete', () => {
       'agent:NEW:start',
       'agent:NEW:get_state',
       'agent:NEW:run_script:post-start',
-      'cpi:delete_vm:vm-id-0',
-      'store:leftoverVmDeleted:vm-id-0',
+      'agent:OLD:shutdown',
+      'store:vmOrphaned:vm-id-0',
     ]);
     assert.deepEqual(h.cloud.calls.find((c) => c.method === 'create_vm')?.args[4], []);
-    assert.equal(h.store.leftovers.size, 0);
-    assert.deepEqual(h.store.releasedIps, planned.releasedAfterSwap, "the old VM's address goes with it");
+    assert.deepEqual(h.log.matching('cpi:delete_vm'), [], 'the old VM is orphaned, not deleted');
+    assert.deepEqual([...h.store.orphanedVms], ['vm-id-0']);
+    assert.deepEqual([...h.store.leftovers.keys()], ['vm-id-0']);
+    assert.deepEqual(h.store.releasedIps, [], "the old VM's address stays reserved until it is deleted");
     const row = h.store.instances.get('id-0');
     assert.equal(row?.vm?.cid, 'vm-1');
     assert.equal(row?.completed, true);
-    assert.deepEqual([...h.cloud.vms.keys()], ['vm-1']);
+    assert.deepEqual([...h.cloud.vms.keys()], ['vm-1'], 'the fake IaaS holds only the VMs the test created');
     assert.deepEqual(h.cloud.vms.get('vm-1')?.disks, new Set(['disk-id-0']));
+
+    // What the scheduled cleanup and clean-up do with it (deleteLeftoverVm): gone, address released.
+    await deleteLeftoverVm(h.deps, 'vm-id-0');
+    assert.deepEqual(h.log.matching('cpi:delete_vm'), ['cpi:delete_vm:vm-id-0']);
+    assert.equal(h.store.leftovers.size, 0);
+    assert.deepEqual(h.store.releasedIps, planned.releasedAfterSwap);
+  });
+
+  it('every replacement VM exists before any instance is touched; those not reached go when the rollout fails', async () => {
+    const three = bigGroup(3, {
+      update: { vm_strategy: 'create-swap-delete', canaries: 1, max_in_flight: 1 },
+    });
+    const h = harness();
+    h.agents.failingJobs('new-agent-1');
+    await assert.rejects(run(h, replan(three, three, bumpStemcell)), /is not running after update/);
+    const firstStart = h.log.entries.findIndex((e) => e.startsWith('store:updateStarted:'));
+    assert.equal(h.log.entries.slice(0, firstStart).filter((e) => e === 'cpi:create_vm').length, 3);
+    assert.equal(h.log.entries.slice(firstStart).filter((e) => e === 'cpi:create_vm').length, 0);
+    assert.equal(h.log.matching('store:updateStarted').length, 1, 'only the canary was updated');
+    // The canary swapped (its old VM goes, as after any failure past the swap); the two
+    // replacement VMs the rollout never reached are deleted too.
+    assert.deepEqual(h.log.matching('cpi:delete_vm').sort(), [
+      'cpi:delete_vm:vm-2',
+      'cpi:delete_vm:vm-3',
+      'cpi:delete_vm:vm-id-0',
+    ]);
+    assert.deepEqual([...h.cloud.vms.keys()], ['vm-1']);
+    assert.equal(h.store.leftovers.size, 0);
+  });
+
+  it('a create_vm or prepare failure in stages 4–5 touches no instance and deletes the replacement VMs', async () => {
+    for (const failing of ['create_vm', 'prepare']) {
+      const h = harness();
+      const three = bigGroup(3, { update: { vm_strategy: 'create-swap-delete' } });
+      let creates = 0;
+      h.cloud.failWith = (method) =>
+        failing === 'create_vm' && method === 'create_vm' && ++creates === 2
+          ? new Error('fake create_vm failure')
+          : undefined;
+      h.agents.failCall = (agent, method) =>
+        failing === 'prepare' && method === 'prepare' && agent === 'new-agent-2';
+      await assert.rejects(run(h, replan(three, three, bumpStemcell)), new RegExp(`fake ${failing} failure`));
+      assert.deepEqual(h.log.matching('store:updateStarted'), [], failing);
+      assert.deepEqual(
+        h.log.entries.filter((e) => /^agent:agent-id-\d/.test(e)),
+        [],
+        `${failing}: no old agent called`,
+      );
+      assert.deepEqual(h.log.matching('store:vmSwapped'), [], failing);
+      assert.deepEqual([...h.cloud.vms.keys()], [], `${failing}: every replacement VM deleted`);
+      assert.equal(h.store.leftovers.size, 0, failing);
+      assert.deepEqual(
+        h.log.entries.filter(
+          (e) => e.startsWith('store:') && !/^store:(vmLeftover|leftoverVmDeleted):/.test(e),
+        ),
+        [],
+        `${failing}: no instance record changed`,
+      );
+    }
   });
 
   it('a failure before the swap deletes the new VM and keeps the instance on its old VM and disk', async () => {
-    for (const failing of ['prepare', 'stop']) {
-      const h = harness();
-      h.agents.failCall = (agent, method) =>
-        method === failing && agent === (failing === 'stop' ? 'agent-id-0' : 'new-agent-1');
-      const plan = replan(swapping(), swapping(), bumpStemcell);
-      await assert.rejects(run(h, plan), new RegExp(`fake ${failing} failure`));
-      assert.deepEqual(h.log.matching('cpi:delete_vm'), ['cpi:delete_vm:vm-1'], failing);
-      assert.deepEqual(h.log.matching('cpi:detach_disk'), [], failing);
-      assert.deepEqual(h.log.matching('store:vmSwapped'), [], `${failing}: the record keeps the old VM`);
-      assert.deepEqual(h.log.matching('store:leftoverVmDeleted'), ['store:leftoverVmDeleted:vm-1']);
-      assert.equal(h.store.leftovers.size, 0);
-      assert.equal(h.store.instances.get('id-0')?.completed, false);
-    }
+    const h = harness();
+    h.agents.failCall = (agent, method) => method === 'stop' && agent === 'agent-id-0';
+    const plan = replan(swapping(), swapping(), bumpStemcell);
+    await assert.rejects(run(h, plan), /fake stop failure/);
+    assert.deepEqual(h.log.matching('cpi:delete_vm'), ['cpi:delete_vm:vm-1']);
+    assert.deepEqual(h.log.matching('cpi:detach_disk'), []);
+    assert.deepEqual(h.log.matching('store:vmSwapped'), [], 'the record keeps the old VM');
+    assert.deepEqual(h.log.matching('store:leftoverVmDeleted'), ['store:leftoverVmDeleted:vm-1']);
+    assert.equal(h.store.leftovers.size, 0);
+    assert.equal(h.store.instances.get('id-0')?.completed, false);
+  });
+
+  it('an old agent that does not answer shutdown does not fail the deploy: the VM is orphaned anyway', async () => {
+    const h = harness();
+    h.agents.failCall = (agent, method) => method === 'shutdown' && agent === 'agent-id-0';
+    await run(h, replan(swapping(), swapping(), bumpStemcell));
+    assert.deepEqual([...h.store.orphanedVms], ['vm-id-0']);
+    assert.equal(h.store.instances.get('id-0')?.completed, true);
   });
 
   it('after the swap a failing start still deletes the old VM; the instance stays on the new one, dirty', async () => {

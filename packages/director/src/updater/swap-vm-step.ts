@@ -1,46 +1,61 @@
-import type { CurrentDisk } from '../planner/plan-types.ts';
+import type { VmStrategy } from '../manifests/update-config.ts';
+import type { CurrentDisk, InstancePlan } from '../planner/plan-types.ts';
 import { createVmStep } from './create-vm-step.ts';
 import { detachDiskStep } from './disk-steps.ts';
 import { deleteLeftoverVm } from './leftover-vms-step.ts';
 import type { InstanceStateStore, InstanceTarget, StoredVm, UpdaterDeps } from './updater-ports.ts';
 
 /**
- * The first half of a `create-swap-delete` recreate (reference §4.4 D): the replacement VM is
- * created and `prepare`d while the old VM still runs its jobs, then the old instance is stopped
- * (`stopOld`) and its persistent disk detached, and the swap recorded in one transaction (the
- * new VM becomes the instance's, the old one a leftover). Until the swap the new VM is recorded
- * as a leftover and the instance keeps its old VM: on a failure the new VM is deleted, best
- * effort, and the instance stays on its old VM, dirty. Whatever a dying director leaves
- * recorded as a leftover is deleted by the next deploy (`deleteLeftoverVmsStep`). Answers the
- * new VM; the caller attaches the disk, applies, starts, and deletes the old VM.
+ * The instance swaps VMs (reference §4.4 D): `create-swap-delete` planned for a recreate of a
+ * VM whose agent answers (static IPs were already planned as delete-create).
+ */
+export function swapsVm(plan: InstancePlan, vmStrategy: VmStrategy | undefined): boolean {
+  return (
+    vmStrategy === 'create-swap-delete' &&
+    plan.action === 'recreate' &&
+    plan.existing?.vm != null &&
+    plan.existing.agentResponsive !== false
+  );
+}
+
+/**
+ * The replacement VM of a swapping instance, made in `Creating missing vms` while the old VM
+ * still runs its jobs. createVmStep records the VM as soon as the IaaS has it: as a leftover
+ * (not orphaned) here, so the instance's record still names the VM that runs its jobs, and a
+ * director dying before the swap leaves it for the next deploy's `Deleting leftover vms`.
+ */
+export async function createReplacementVm(deps: UpdaterDeps, target: InstanceTarget): Promise<StoredVm> {
+  const store: InstanceStateStore = {
+    ...bound(deps.store),
+    vmCreated: (id, vm) => deps.store.vmLeftover(id, vm),
+  };
+  return createVmStep({ ...deps, store }, target, []);
+}
+
+/**
+ * The swap of a `create-swap-delete` recreate (reference §4.4 D), onto the replacement VM made
+ * and `prepare`d (jobless) before the rollout: `prepare` with the full spec while the old VM
+ * still runs its jobs, then the old instance is stopped (`stopOld`) and its persistent disk
+ * detached, and the swap recorded in one transaction (the new VM becomes the instance's, the
+ * old one a leftover). On a failure before the swap the new VM is deleted, best effort, and the
+ * instance stays on its old VM, dirty. Answers the new VM; the caller attaches the disk,
+ * applies, starts, and orphans the old VM (orphan-vm-step.ts).
  */
 export async function swapVmStep(
   deps: UpdaterDeps,
   target: InstanceTarget,
   old: StoredVm,
+  vm: StoredVm,
   disk: CurrentDisk | null,
   stopOld: () => Promise<void>,
 ): Promise<StoredVm> {
   const { plan } = target;
-  let created: StoredVm | null = null;
-  // createVmStep records the VM as soon as the IaaS has it: as a leftover here, so the
-  // instance's record still names the VM that runs its jobs.
-  const store: InstanceStateStore = {
-    ...bound(deps.store),
-    vmCreated: async (id, vm) => {
-      created = vm;
-      await deps.store.vmLeftover(id, vm);
-    },
-  };
-  let vm: StoredVm;
   try {
-    vm = await createVmStep({ ...deps, store }, target, []);
     await deps.agents.call(vm.agentId, 'prepare', [target.applySpec], { signal: deps.signal });
     await stopOld();
     if (disk !== null) await detachDiskStep(deps, plan, old, disk.cid);
   } catch (error) {
-    const orphan = created as StoredVm | null;
-    if (orphan !== null) await deleteLeftoverVm(deps, orphan.cid).catch(() => undefined);
+    await deleteLeftoverVm(deps, vm.cid).catch(() => undefined);
     throw error;
   }
   await deps.store.vmSwapped(plan.id, old, vm, plan.releasedAfterSwap ?? []);
@@ -61,6 +76,7 @@ function bound(store: InstanceStateStore): InstanceStateStore {
     diskReplaced: (id, oldCid, d) => store.diskReplaced(id, oldCid, d),
     vmLeftover: (id, vm) => store.vmLeftover(id, vm),
     vmSwapped: (id, old, vm, ips) => store.vmSwapped(id, old, vm, ips),
+    vmOrphaned: (cid) => store.vmOrphaned(cid),
     leftoverVmDeleted: (cid) => store.leftoverVmDeleted(cid),
     leftoverVms: () => store.leftoverVms(),
     updateCompleted: (id, applied) => store.updateCompleted(id, applied),

@@ -16,7 +16,8 @@ import {
 import { cpiCall } from './instance-label.ts';
 import { deleteLeftoverVm } from './leftover-vms-step.ts';
 import { startStep } from './start-step.ts';
-import { swapVmStep } from './swap-vm-step.ts';
+import { orphanVmStep } from './orphan-vm-step.ts';
+import { createReplacementVm, swapsVm, swapVmStep } from './swap-vm-step.ts';
 import { stopStep } from './stop-step.ts';
 import type { InstanceTarget, StoredVm, UpdaterDeps } from './updater-ports.ts';
 
@@ -45,7 +46,7 @@ export function joblessSpec(spec: ApplySpec): ApplySpec {
 
 export interface InstanceRunOptions {
   readonly watch: WatchTimes;
-  /** The VM `Creating missing vms` made for a new instance, if any. */
+  /** The VM `Creating missing vms` made for a new instance or a swapping one, if any. */
   readonly precreated: StoredVm | null;
   /** The group's `vm_strategy` as planned (static IPs already fell back to delete-create). */
   readonly vmStrategy?: VmStrategy;
@@ -107,16 +108,12 @@ export async function updateInstance(
   };
 
   // create-swap-delete (reference §4.4 D): the new VM exists before the old one stops.
-  const swapped =
-    options.vmStrategy === 'create-swap-delete' &&
-    plan.action === 'recreate' &&
-    existingVm !== null &&
-    responsive
-      ? existingVm
-      : null;
+  const swapped = existingVm !== null && swapsVm(plan, options.vmStrategy) ? existingVm : null;
   if (swapped !== null) {
     progress.status('preparing');
-    vm = await swapVmStep(deps, target, swapped, disk, () => stopExisting(swapped));
+    // Made in `Creating missing vms`; made here when a reload in place fell back to this.
+    const replacement = options.precreated ?? (await createReplacementVm(deps, target));
+    vm = await swapVmStep(deps, target, swapped, replacement, disk, () => stopExisting(swapped));
     if (disk !== null) await attachDiskStep(deps, plan, vm, disk.cid);
   } else if (existingVm !== null) {
     if (plan.action === 'update-in-place') {
@@ -139,7 +136,14 @@ export async function updateInstance(
     await converge(
       deps,
       target,
-      { ...options, vm, disk, fresh: vm !== existingVm, prepared: swapped !== null },
+      {
+        ...options,
+        precreated: swapped === null ? options.precreated : null,
+        vm,
+        disk,
+        fresh: vm !== existingVm,
+        prepared: swapped !== null,
+      },
       progress,
     );
   } catch (error) {
@@ -148,10 +152,8 @@ export async function updateInstance(
     if (swapped !== null) await deleteLeftoverVm(deps, swapped.cid).catch(() => undefined);
     throw error;
   }
-  if (swapped !== null) {
-    await deleteLeftoverVm(deps, swapped.cid);
-    await deps.record({ action: 'delete', objectType: 'vm', objectName: swapped.cid, instance: name(plan) });
-  }
+  // As BOSH's OrphanVmStep: the old VM is shut down and orphaned; a scheduled cleanup deletes it.
+  if (swapped !== null) await orphanVmStep(deps, swapped);
   await finish(deps, target, plan.desiredState);
 }
 

@@ -92,6 +92,11 @@ export interface InstanceStateStore {
    * networks where the new VM got fresh ones) until it is deleted.
    */
   vmSwapped(instanceId: string, old: VmRef, vm: StoredVm, oldIps: readonly IpReservation[]): Promise<void>;
+  /**
+   * The old VM of a finished `create-swap-delete` is orphaned (BOSH's `OrphanVmStep`): its
+   * leftover row gets `orphaned_at`, so the scheduled orphaned VM cleanup deletes it.
+   */
+  vmOrphaned(cid: string): Promise<void>;
   /** A leftover VM is gone from the IaaS: its record and the reservations it held go. */
   leftoverVmDeleted(cid: string): Promise<void>;
   /** The deployment's leftover VMs (none of them any instance's VM). */

@@ -25,6 +25,8 @@ export class FakeInstanceStateStore implements InstanceStateStore {
   readonly inactive = new Map<string, { instanceId: string; disk: CurrentDisk }>();
   /** Disks orphaned (kept, no longer any instance's), by cid, with the instance they left. */
   readonly orphans = new Map<string, { instanceId: string; disk: CurrentDisk | null }>();
+  /** Leftover VMs orphaned after their swap (the scheduled cleanup deletes these). */
+  readonly orphanedVms = new Set<string>();
   /** Reservations released with deleted leftover VMs. */
   readonly releasedIps: IpReservation[] = [];
   readonly #log: CallLog;
@@ -113,8 +115,14 @@ export class FakeInstanceStateStore implements InstanceStateStore {
     this.leftovers.set(old.cid, { cid: old.cid, agentId: old.agentId, instanceId: id, ips: oldIps });
     return this.#crash('vmSwapped');
   }
+  vmOrphaned(cid: string): Promise<void> {
+    this.#log.add(`store:vmOrphaned:${cid}`);
+    if (this.leftovers.has(cid)) this.orphanedVms.add(cid);
+    return this.#crash('vmOrphaned');
+  }
   leftoverVmDeleted(cid: string): Promise<void> {
     this.#log.add(`store:leftoverVmDeleted:${cid}`);
+    this.orphanedVms.delete(cid);
     for (const r of this.leftovers.get(cid)?.ips ?? []) this.releasedIps.push(r);
     this.leftovers.delete(cid);
     return Promise.resolve();
