@@ -19,6 +19,7 @@ import { readSettingsFile, SettingsStore } from './settings.ts';
 import { SpecStore, specJobs } from './spec-store.ts';
 import { VitalsSampler } from './vitals.ts';
 import { rebootRefused } from './actions/reboot.ts';
+import { powerOffRefused } from './actions/shutdown.ts';
 import { bootedIdentity } from './rootfs/booted-identity.ts';
 import { watchForCommit } from './rootfs/commit-watch.ts';
 import { migrateAgentState } from './rootfs/state-migration.ts';
@@ -34,6 +35,8 @@ export interface AgentOptions {
   readonly sleep?: (seconds: number, signal: AbortSignal) => Promise<void>;
   /** reboot(2) of the machine; only main.ts passes the real one. */
   readonly rebootMachine?: () => Promise<void>;
+  /** Power-off of the machine (`shutdown`); only main.ts passes the real one. */
+  readonly powerOffMachine?: () => Promise<void>;
   readonly installTimeoutMs?: number;
 }
 
@@ -62,6 +65,7 @@ export async function buildContext(options: AgentOptions): Promise<ActionContext
     sleep: options.sleep ?? sleepSeconds,
     scriptTimeoutMs: options.scriptTimeoutMs,
     rebootMachine: options.rebootMachine ?? rebootRefused,
+    powerOffMachine: options.powerOffMachine ?? powerOffRefused,
     ...(options.installTimeoutMs === undefined ? {} : { installTimeoutMs: options.installTimeoutMs }),
   };
 }

@@ -3,6 +3,7 @@ import { join } from 'node:path';
 import { parseArgs } from 'node:util';
 import { startAgent } from './agent.ts';
 import { systemReboot } from './actions/reboot.ts';
+import { systemPowerOff } from './actions/shutdown.ts';
 import { systemMounter } from './disks/mounter.ts';
 import { errorMessage } from './errors.ts';
 import { streamLog } from './log.ts';
@@ -62,7 +63,7 @@ async function main(): Promise<number> {
     supervisionCycleMs: seconds('supervision-cycle', values['supervision-cycle']),
     scriptTimeoutMs: seconds('script-timeout', values['script-timeout']),
     // Only a VM's own agent (base dir /) may reboot the machine it runs in.
-    ...(values['base-dir'] === '/' ? { rebootMachine: systemReboot } : {}),
+    ...(values['base-dir'] === '/' ? { rebootMachine: systemReboot, powerOffMachine: systemPowerOff } : {}),
   });
   log.info(`refit-agent ${agent.ctx.settings.agentId} started (base ${values['base-dir']})`);
   const stop = (signal: string): void => {

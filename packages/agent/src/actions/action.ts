@@ -30,6 +30,8 @@ export interface ActionContext {
   readonly installTimeoutMs?: number;
   /** reboot(2) of the machine the agent runs in (a refusal in tests). */
   readonly rebootMachine: () => Promise<void>;
+  /** Powers the machine off (a refusal in tests). */
+  readonly powerOffMachine: () => Promise<void>;
 }
 
 /**

@@ -17,6 +17,7 @@ import { reboot } from './reboot.ts';
 import { removePersistentDisk } from './remove-persistent-disk.ts';
 import { runErrand } from './run-errand.ts';
 import { runScript } from './run-script.ts';
+import { shutdown } from './shutdown.ts';
 import { start } from './start.ts';
 import { stop } from './stop.ts';
 import { unmountDisk } from './unmount-disk.ts';
@@ -47,6 +48,7 @@ const all: readonly AnyAction[] = [
   fetchLogs,
   updateRootfs,
   reboot,
+  shutdown,
 ];
 
 /** The one map from wire method name to action. */

@@ -21,22 +21,27 @@ export function rebootRefused(): Promise<void> {
   return Promise.reject(new Error('reboot is not wired (not running as the VM agent)'));
 }
 
-/** After the answer went out: stop jobs, unmount the persistent disk, flush, reboot. */
-export async function rebootNow(ctx: ActionContext): Promise<void> {
+/** Stops the jobs and unmounts the persistent disks before the machine goes (reboot or shutdown). */
+export async function quiesceMachine(ctx: ActionContext, what: string): Promise<void> {
   try {
     await ctx.supervisor.stopAll(AbortSignal.timeout(5 * 60_000));
   } catch (error) {
-    ctx.log.warn(`reboot: stopping jobs: ${errorMessage(error)}`);
+    ctx.log.warn(`${what}: stopping jobs: ${errorMessage(error)}`);
   }
   for (const cid of await ctx.disks.list().catch(() => [] as string[])) {
     try {
       await run('sync', []).catch(() => undefined);
       await ctx.disks.unmount(cid);
     } catch (error) {
-      ctx.log.warn(`reboot: unmounting ${cid}: ${errorMessage(error)}`);
+      ctx.log.warn(`${what}: unmounting ${cid}: ${errorMessage(error)}`);
     }
   }
   await run('sync', []).catch(() => undefined);
+}
+
+/** After the answer went out: stop jobs, unmount the persistent disk, flush, reboot. */
+export async function rebootNow(ctx: ActionContext): Promise<void> {
+  await quiesceMachine(ctx, 'reboot');
   ctx.log.info('reboot: rebooting the VM');
   await ctx.rebootMachine();
 }
