@@ -31,6 +31,7 @@ import { runMigrations } from './db/migrate.ts';
 import { openDb } from './db/open-db.ts';
 import { deploymentsFeature } from './deployments/index.ts';
 import { disksFeature } from './disks/index.ts';
+import { errandsFeature } from './errands/index.ts';
 import { DbEventRecorder } from './events/db-event-recorder.ts';
 import { eventsFeature } from './events/events-feature.ts';
 import type { DirectorDeps, Feature } from './feature.ts';
@@ -82,6 +83,7 @@ async function start(config: DirectorConfig, log: DirectorLog): Promise<() => Pr
       blobsForAgentsFeature(agentBlobCredentials),
       deploymentsFeature({ agents: () => agents }, config.orphanedVmCleanup),
       disksFeature({ agents: () => agents }, config.orphanedDiskCleanup),
+      errandsFeature({ agents: () => agents }),
       cloudCheckFeature({
         agents: () => agents,
         autoFixStatefulNodes: config.scanAndFix.autoFixStatefulNodes,

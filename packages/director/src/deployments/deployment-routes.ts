@@ -301,7 +301,8 @@ export function deploymentRoutes(deps: RouteDeps): Route[] {
     })),
     stateRoute('/deployments/:deployment/jobs/:group'),
     stateRoute('/deployments/:deployment/jobs/:group/:id'),
-    ...(['errands', 'variables'] as const).map((kind): Route => ({
+    // `errands` is the errands feature's (errands/errand-routes.ts).
+    ...(['variables'] as const).map((kind): Route => ({
       method: 'GET',
       path: `/deployments/:deployment/${kind}`,
       async handle(request) {
