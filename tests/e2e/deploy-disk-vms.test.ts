@@ -3,7 +3,8 @@
 // Growing `persistent_disk` migrates every disk in place (same VMs, new disk CIDs of the new
 // size, same bytes; the old disks orphaned, as BOSH does); a stemcell bump with create-swap-delete
 // gives every instance a new VM (with a fresh IP) created before the old one is deleted, with the
-// same disk and bytes, and leaves no VM behind; an orphan attached back onto a stopped instance
+// same disk and bytes, the old VMs shut down (powered off) and orphaned with their addresses
+// still reserved, then deleted by `clean-up` (POST /cleanup), leaving no VM behind; an orphan attached back onto a stopped instance
 // (attach-disk) is its disk again, bytes intact; delete-deployment orphans the rest, and deleting
 // the orphans leaves no disk.
 import assert from 'node:assert/strict';
@@ -95,7 +96,9 @@ describe('persistent disk migration and create-swap-delete with real VMs', { ski
     >();
 
   before(async () => {
-    lab = await VmLab.start('disk-vms');
+    // The scheduled orphaned VM cleanup (default every 5 minutes) is kept out of the way: this
+    // suite looks at the orphaned VMs, then deletes them with clean-up.
+    lab = await VmLab.start('disk-vms', { directorConfig: { vms: { cleanup_interval_seconds: 0 } } });
     const v1 = await buildStemcell(lab.work, '1');
     await buildStemcell(lab.work, '1.1');
     await lab.upload('/stemcells', v1.stemcell);
@@ -157,12 +160,22 @@ describe('persistent disk migration and create-swap-delete with real VMs', { ski
     assert.deepEqual(startedTasks(again.events), [], 'converged: nothing to migrate');
   });
 
-  it('create-swap-delete on a stemcell bump: new VMs created before the old ones go, same disks and bytes', async () => {
+  it('create-swap-delete on a stemcell bump: new VMs created before any instance is touched, same disks and bytes, old VMs orphaned', async () => {
     await need().upload('/stemcells', join(need().work, 'sc-1.1/stemcell.tgz'));
     const before = await instances();
     const data = await checksums();
     const { task, events, cpi } = await deploy(manifest({ disk: 128, stemcell: '1.1' }));
     assert.equal(task.state, 'done', events);
+    // Both replacement VMs exist (stage 'Creating missing vms') before the first old VM stops.
+    const stages = events
+      .split('\n')
+      .filter((l) => l.includes('"state":"started"'))
+      .map((l) => (JSON.parse(l) as { stage: string }).stage);
+    const rollout = ['Creating missing vms', 'Downloading packages', 'Updating instance'];
+    assert.deepEqual(
+      [...new Set(stages)].filter((stage) => rollout.includes(stage)),
+      rollout,
+    );
     const after = await instances();
     for (const [id, row] of before) {
       const now = after.get(id);
@@ -175,12 +188,38 @@ describe('persistent disk migration and create-swap-delete with real VMs', { ski
         `${id}: ${String(now?.ips)} is fresh (was ${String(row.ips)})`,
       );
       assert.equal(now?.job_state, 'running');
-      // The replacement exists before the old VM is deleted.
-      const created = cpi.indexOf(String(now?.vm_cid));
-      const deleted = cpi.search(new RegExp(`delete_vm[^\\n]*${String(row.vm_cid)}`));
-      assert.ok(created >= 0 && deleted > created, `${id}: create_vm before delete_vm\n${cpi}`);
+      assert.doesNotMatch(cpi, new RegExp(`delete_vm[^\\n]*${String(row.vm_cid)}`), 'orphaned, not deleted');
     }
     assert.deepEqual(await checksums(), data);
+    // The old VMs: orphaned (BOSH's OrphanVmStep) with their instance and addresses, powered off.
+    type Orphaned = { cid: string; instance_name: string; ip_addresses: string[]; deployment_name: string };
+    const orphaned = (await need().director.request('GET', '/orphaned_vms')).json<Orphaned[]>();
+    assert.deepEqual(
+      orphaned.map((o) => [o.cid, o.instance_name, o.deployment_name, o.ip_addresses]).sort(),
+      [...before].map(([id, row]) => [row.vm_cid, `web/${id}`, 'ddep', row.ips]).sort(),
+    );
+    const power = async (cid: string) =>
+      (
+        JSON.parse(await readFile(join(need().cpiState, 'vms', cid, 'status.json'), 'utf8')) as {
+          power: string;
+        }
+      ).power;
+    for (const o of orphaned) {
+      // `shutdown` answers first and powers off after: waited for, bounded.
+      const deadline = AbortSignal.timeout(60_000);
+      while ((await power(o.cid)) !== 'off') {
+        assert.ok(!deadline.aborted, `${o.cid} still ${await power(o.cid)} after shutdown`);
+        await new Promise((r) => setTimeout(r, 250));
+      }
+    }
+    // clean-up deletes them (as the scheduled cleanup does), and their addresses go with them.
+    const reply = await need().director.request('POST', '/cleanup', {
+      body: JSON.stringify({ config: { remove_all: false, keep_orphaned_disks: true } }),
+      headers: { 'content-type': 'application/json' },
+    });
+    const cleanup = await need().director.waitTask(need().director.taskOf(reply), 120_000);
+    assert.equal(cleanup.state, 'done', JSON.stringify(cleanup));
+    assert.deepEqual((await need().director.request('GET', '/orphaned_vms')).json<Orphaned[]>(), []);
     assert.deepEqual(await need().hostVms(), [...after.values()].map((r) => r.vm_cid).sort(), 'no VM left');
   });
 
