@@ -45,7 +45,8 @@ export async function compilePackages(
   const result = new Map<string, Map<string, ApplySpecPackage>>();
   const needed: Needed[] = [];
   for (const group of prepared.plan.instanceGroups) {
-    if (group.lifecycle !== 'service') continue;
+    // Errand groups only when they were rendered (`run-errand`).
+    if (group.lifecycle !== 'service' && !group.instances.some((i) => prepared.instances.has(i.id))) continue;
     const alias = group.group.stemcell.alias;
     const seen = needed.filter((n) => n.alias === alias).map((n) => n.pkg.name);
     for (const release of prepared.releases.values()) {

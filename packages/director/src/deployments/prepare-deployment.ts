@@ -46,6 +46,8 @@ export interface PrepareInput {
   readonly renderParallelism?: number;
   /** Ruby for the ERB renderer (tests). */
   readonly ruby?: string;
+  /** Renders errand groups' instances too (`run-errand` of an errand group). */
+  readonly errands?: boolean;
 }
 
 export interface PreparedInstance {
@@ -145,7 +147,7 @@ export async function prepareDeployment(input: PrepareInput): Promise<PreparedDe
     [];
   const contentOf = new Map<string, { packages: string; job: string }>();
   for (const group of plan.instanceGroups) {
-    if (group.lifecycle !== 'service') continue;
+    if (group.lifecycle !== 'service' && input.errands !== true) continue;
     const contents = groupContents(group.group, releases);
     const bootstrapIndex = Math.min(...group.instances.map((i) => i.index));
     const properties = group.group.jobs.map((j) =>

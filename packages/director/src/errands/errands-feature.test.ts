@@ -291,10 +291,12 @@ for (const backend of testBackends()) {
       assert.equal(errandCalls().length, 4);
     });
 
-    it('an errand group without a VM is refused, naming the instance', async () => {
+    it('an errand group goes through the deploy preparation of the stored manifest (refused here: not a full manifest)', async () => {
       const { done } = await run('migrate');
       assert.equal(done.state, 'error');
-      assert.match(done.result ?? '', /instance 'migrate\/m0' has no VM/);
+      assert.match(done.result ?? '', /deployment manifest is invalid/);
+      assert.deepEqual(errandCalls(), []);
+      assert.equal(log.matching('cpi:create_vm').length, 0);
     });
 
     it('refuses an unknown errand or deployment before any task', async () => {

@@ -69,7 +69,16 @@ export function runErrandTask(deps: DirectorDeps, extra: DeploymentTaskDeps): Ta
       const pairs =
         errand.kind === 'colocated'
           ? await runColocated(instances, runOn)
-          : await runLifecycleErrand({ updater, instances, keepAlive: params.keepAlive, runOn });
+          : await runLifecycleErrand({
+              deps,
+              extra,
+              ctx,
+              updater,
+              manifest: (await new DeploymentStore(deps.db).get(deployment))?.manifest ?? '',
+              instances,
+              keepAlive: params.keepAlive,
+              runOn,
+            });
       for (const [instance, result] of pairs) {
         const line: ErrandRunResultLine = {
           exit_code: result.exit_code,
