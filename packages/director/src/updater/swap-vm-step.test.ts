@@ -155,6 +155,18 @@ describe('updateDeployment: vm_strategy create-swap-delete', () => {
     }
   });
 
+  it('a replacement VM whose agent never answers is deleted; no instance is touched', async () => {
+    const h = harness();
+    const three = bigGroup(3, { update: { vm_strategy: 'create-swap-delete' } });
+    h.agents.waitUntilReady = (agentId) =>
+      agentId === 'new-agent-2' ? Promise.reject(new Error('fake agent timeout')) : Promise.resolve();
+    await assert.rejects(run(h, replan(three, three, bumpStemcell)), /fake agent timeout/);
+    assert.deepEqual(h.log.matching('store:updateStarted'), []);
+    assert.equal(h.log.matching('cpi:delete_vm').length, h.log.matching('cpi:create_vm').length);
+    assert.deepEqual([...h.cloud.vms.keys()], []);
+    assert.equal(h.store.leftovers.size, 0);
+  });
+
   it('a failure before the swap deletes the new VM and keeps the instance on its old VM and disk', async () => {
     const h = harness();
     h.agents.failCall = (agent, method) => method === 'stop' && agent === 'agent-id-0';

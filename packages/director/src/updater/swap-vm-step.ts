@@ -23,11 +23,19 @@ export function swapsVm(plan: InstancePlan, vmStrategy: VmStrategy | undefined):
  * still runs its jobs. createVmStep records the VM as soon as the IaaS has it: as a leftover
  * (not orphaned) here, so the instance's record still names the VM that runs its jobs, and a
  * director dying before the swap leaves it for the next deploy's `Deleting leftover vms`.
+ * `recorded` learns of it then (before its agent answers), so a caller can delete it on a failure.
  */
-export async function createReplacementVm(deps: UpdaterDeps, target: InstanceTarget): Promise<StoredVm> {
+export async function createReplacementVm(
+  deps: UpdaterDeps,
+  target: InstanceTarget,
+  recorded: (vm: StoredVm) => void = () => undefined,
+): Promise<StoredVm> {
   const store: InstanceStateStore = {
     ...bound(deps.store),
-    vmCreated: (id, vm) => deps.store.vmLeftover(id, vm),
+    vmCreated: async (id, vm) => {
+      await deps.store.vmLeftover(id, vm);
+      recorded(vm);
+    },
   };
   return createVmStep({ ...deps, store }, target, []);
 }

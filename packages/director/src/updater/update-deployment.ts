@@ -100,7 +100,7 @@ async function createMissingVms(
     const creating = deps.events.stage('Creating missing vms', { total: all.length });
     await runPool(all, limit, (i) =>
       creating.task(instanceLabel(i), async () => {
-        if (swapping.has(i.id)) swaps.set(i.id, await createReplacementVm(deps, targetOf(i.id)));
+        if (swapping.has(i.id)) await createReplacementVm(deps, targetOf(i.id), (vm) => swaps.set(i.id, vm));
         else created.set(i.id, await createVmStep(deps, targetOf(i.id), []));
       }),
     );
