@@ -61,7 +61,11 @@ export function runErrandTask(deps: DirectorDeps, extra: DeploymentTaskDeps): Ta
         return Promise.all(
           targets.map((t) =>
             stage.task(label(t.instance), () =>
-              updater.agents.call(t.agentId, 'run_errand', [name], { signal: ctx.signal }),
+              // An errand group's VM runs its first job with a bin/run (BOSH sends no name);
+              // a colocated errand names its job.
+              updater.agents.call(t.agentId, 'run_errand', errand.kind === 'colocated' ? [name] : [], {
+                signal: ctx.signal,
+              }),
             ),
           ),
         );
