@@ -10,7 +10,7 @@ import assert from 'node:assert/strict';
 import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
-import { stringify } from 'yaml';
+import { parse, stringify } from 'yaml';
 import { processesMentioning } from '@refit/cpi-local/testing/host-traces.ts';
 import type { RunningDirector } from '@refit/director/stemcells/director-process.test-support.ts';
 import { buildRelease } from '@refit/testkit/release/build-release.ts';
@@ -82,6 +82,17 @@ function release(version: string) {
           raise_on: { default: 'never' },
         },
       },
+      // An errand job: `bin/run` prints the package's greeting and one to stderr, exits 0.
+      {
+        name: 'smoke',
+        monit: '',
+        templates: {
+          'run.erb':
+            '#!/bin/sh\necho "says: $(cat /var/vcap/packages/greeter/greeting.txt)"\necho "index <%= spec.index %>" >&2\n',
+        },
+        destinations: { 'run.erb': 'bin/run' },
+        packages: ['greeter'],
+      },
     ],
     packages: [
       {
@@ -145,6 +156,9 @@ function manifest(
     ...opts.extra,
   });
 }
+
+/** The instance groups of the default manifest(). */
+const manifestGroups = (): unknown[] => (parse(manifest()) as { instance_groups: unknown[] }).instance_groups;
 
 describe('deploy with real refit-cpi-local VMs', { skip: skipUnlessRoot }, () => {
   let lab: VmLab | undefined;
@@ -255,6 +269,69 @@ describe('deploy with real refit-cpi-local VMs', { skip: skipUnlessRoot }, () =>
     );
     assert.deepEqual(listed[0]?.stemcells, [{ name: 'refit-e2e', version: '1' }]);
   });
+
+  it('run-errand of an errand group: a VM made for the run, run_errand on it, the VM deleted', async () => {
+    const errandGroup = {
+      name: 'smoke-tests',
+      lifecycle: 'errand',
+      azs: ['z1'],
+      instances: 1,
+      jobs: [{ name: 'smoke', release: 'app' }],
+      vm_type: 'default',
+      stemcell: 'default',
+      networks: [{ name: 'default' }],
+    };
+    const withErrand = manifest({ extra: { instance_groups: [...manifestGroups(), errandGroup] } });
+    assert.equal((await deploy(withErrand)).task.state, 'done');
+    try {
+      await runErrandGroup();
+    } finally {
+      // Back to the manifest the next tests expect (the errand instance goes, it has no VM).
+      assert.equal((await deploy(manifest())).task.state, 'done');
+    }
+  });
+
+  async function runErrandGroup(): Promise<void> {
+    assert.deepEqual((await director.request('GET', '/deployments/dep/errands')).json(), [
+      { name: 'smoke-tests' },
+    ]);
+    const before = await cids();
+    const reply = await director.request('POST', '/deployments/dep/errands/smoke-tests/runs', {
+      body: '{}',
+      headers: { 'content-type': 'application/json' },
+    });
+    const id = director.taskOf(reply);
+    const task = await director.waitTask(id, 240_000);
+    const events = await director.output(id, 'event');
+    assert.equal(task.state, 'done', events);
+    assert.equal(task.description, 'run errand smoke-tests');
+    const [line, ...more] = (await director.output(id, 'result')).trim().split('\n');
+    assert.equal(more.length, 0);
+    const result = JSON.parse(line ?? '') as {
+      exit_code: number;
+      stdout: string;
+      stderr: string;
+      instance: { group: string };
+    };
+    assert.deepEqual(
+      {
+        exit_code: result.exit_code,
+        stdout: result.stdout,
+        stderr: result.stderr,
+        group: result.instance.group,
+      },
+      { exit_code: 0, stdout: 'says: hello\n', stderr: 'index 0\n', group: 'smoke-tests' },
+    );
+    assert.ok(
+      stages(events).includes('Running errand') && stages(events).includes('Deleting errand instances'),
+    );
+    assert.equal((await hostVms()).length, 3, 'the errand VM is gone');
+    assert.deepEqual(
+      new Map([...(await cids())].filter(([i]) => before.has(i))),
+      before,
+      'the service VMs are untouched',
+    );
+  }
 
   it('updates a property in place: no VM replaced, and a converged deploy does nothing', async () => {
     const before = await cids();
