@@ -296,39 +296,63 @@ describe('deploy with real refit-cpi-local VMs', { skip: skipUnlessRoot }, () =>
       { name: 'smoke-tests' },
     ]);
     const before = await cids();
-    const reply = await director.request('POST', '/deployments/dep/errands/smoke-tests/runs', {
-      body: '{}',
-      headers: { 'content-type': 'application/json' },
-    });
-    const id = director.taskOf(reply);
-    const task = await director.waitTask(id, 240_000);
-    const events = await director.output(id, 'event');
-    assert.equal(task.state, 'done', events);
-    assert.equal(task.description, 'run errand smoke-tests');
-    const [line, ...more] = (await director.output(id, 'result')).trim().split('\n');
-    assert.equal(more.length, 0);
-    const result = JSON.parse(line ?? '') as {
-      exit_code: number;
-      stdout: string;
-      stderr: string;
-      instance: { group: string };
+    const errandCid = async () =>
+      (await instances()).find((i) => !before.has(i.id) || before.get(i.id) === null)?.cid ?? null;
+    /** Runs the errand with `body`; its task's event log and result lines. */
+    const runErrand = async (body: Record<string, unknown>) => {
+      const reply = await director.request('POST', '/deployments/dep/errands/smoke-tests/runs', {
+        body: JSON.stringify(body),
+        headers: { 'content-type': 'application/json' },
+      });
+      const id = director.taskOf(reply);
+      const task = await director.waitTask(id, 240_000);
+      const events = await director.output(id, 'event');
+      assert.equal(task.state, 'done', events);
+      assert.equal(task.description, 'run errand smoke-tests');
+      const lines = (await director.output(id, 'result'))
+        .split('\n')
+        .filter((l) => l !== '')
+        .map(
+          (l) =>
+            JSON.parse(l) as {
+              exit_code: number;
+              stdout: string;
+              stderr: string;
+              instance: { group: string };
+            },
+        );
+      return { events, lines, cpi: await director.output(id, 'cpi') };
     };
+    // keep_alive: the VM made for the run stays.
+    const kept = await runErrand({ keep_alive: true });
     assert.deepEqual(
-      {
-        exit_code: result.exit_code,
-        stdout: result.stdout,
-        stderr: result.stderr,
-        group: result.instance.group,
-      },
-      { exit_code: 0, stdout: 'says: hello\n', stderr: 'index 0\n', group: 'smoke-tests' },
+      kept.lines.map((r) => ({
+        exit_code: r.exit_code,
+        stdout: r.stdout,
+        stderr: r.stderr,
+        group: r.instance.group,
+      })),
+      [{ exit_code: 0, stdout: 'says: hello\n', stderr: 'index 0\n', group: 'smoke-tests' }],
     );
-    assert.ok(
-      stages(events).includes('Running errand') && stages(events).includes('Deleting errand instances'),
-    );
+    assert.ok(stages(kept.events).includes('Running errand') && kept.cpi.includes('create_vm'), kept.cpi);
+    assert.ok(!stages(kept.events).includes('Deleting errand instances'));
+    assert.equal((await hostVms()).length, 4, 'the errand VM is kept');
+    const keptCid = await errandCid();
+    assert.notEqual(keptCid, null);
+    // when_changed: nothing changed since that successful run, so nothing runs.
+    const skipped = await runErrand({ when_changed: true });
+    assert.deepEqual(skipped.lines, []);
+    assert.ok(!stages(skipped.events).includes('Running errand'));
+    // A plain run reuses the kept VM, then deletes it.
+    const plain = await runErrand({});
+    assert.equal(plain.lines[0]?.exit_code, 0);
+    assert.ok(stages(plain.events).includes('Deleting errand instances'));
+    assert.ok(!plain.cpi.includes('create_vm') && plain.cpi.includes('delete_vm'), plain.cpi);
     assert.equal((await hostVms()).length, 3, 'the errand VM is gone');
+    assert.equal(await errandCid(), null);
     assert.deepEqual(
-      new Map([...(await cids())].filter(([i]) => before.has(i))),
-      before,
+      new Map([...(await cids())].filter(([i]) => before.get(i) !== null && before.has(i))),
+      new Map([...before].filter(([, cid]) => cid !== null)),
       'the service VMs are untouched',
     );
   }

@@ -1,4 +1,5 @@
 import { createHash } from 'node:crypto';
+import { parse } from 'yaml';
 import { z } from 'zod';
 import type { ErrandRunResultLine, RunErrandResult } from '@refit/protocol';
 import { updaterDeps, type DeploymentTaskDeps } from '../deployments/deploy-task.ts';
@@ -42,13 +43,19 @@ export function runErrandTask(deps: DirectorDeps, extra: DeploymentTaskDeps): Ta
     async run(ctx, params) {
       const { deployment, name } = params;
       const preparing = ctx.events.stage('Preparing deployment', { total: 1 });
-      const { errand, instances } = await preparing.task('Preparing deployment', async () => {
+      const { errand, instances, manifest } = await preparing.task('Preparing deployment', async () => {
         const found = (await findErrands(deps.db, deployment)).find((e) => e.name === name);
         if (found === undefined) throw new RunErrandError(`Errand '${name}' doesn't exist`);
-        const all = await new DeploymentStore(deps.db).instances(deployment);
-        return { errand: found, instances: selectInstances(found, all, params) };
+        const store = new DeploymentStore(deps.db);
+        const all = await store.instances(deployment);
+        const text = (await store.get(deployment))?.manifest ?? '';
+        return { errand: found, instances: selectInstances(found, all, params), manifest: text };
       });
       const runs = new ErrandRunStore(deps.db);
+      // A colocated errand's instance is applied by deploys: its hashes say what changed. An
+      // errand group's VMs are applied only by runs: its part of the deployed manifest does.
+      const config = errand.kind === 'lifecycle' ? errandGroupConfig(manifest, errand.group) : '';
+      const stateOf = (instance: InstanceRecord) => instanceState(instance, config);
       if (params.whenChanged && (await runs.unchanged(deployment, name, instances.map(stateOf)))) {
         ctx.events.warning(
           'Skip running errand because since last errand run was successful and there have been no changes to job configuration',
@@ -78,7 +85,7 @@ export function runErrandTask(deps: DirectorDeps, extra: DeploymentTaskDeps): Ta
               extra,
               ctx,
               updater,
-              manifest: (await new DeploymentStore(deps.db).get(deployment))?.manifest ?? '',
+              manifest,
               instances,
               keepAlive: params.keepAlive,
               runOn,
@@ -149,10 +156,23 @@ const matches = (i: InstanceRecord, f: { group: string; id: string }): boolean =
 
 const label = (i: InstanceRecord): string => `${i.group}/${i.id} (${i.index})`;
 
-/** What `--when-changed` compares: the instance and everything the planner hashes of it. */
-function stateOf(instance: InstanceRecord): { instanceId: string; hash: string } {
+/** What `--when-changed` compares: the instance and what its errand sees (`config`, hashes). */
+function instanceState(instance: InstanceRecord, config: string): { instanceId: string; hash: string } {
+  const seen = config === '' ? { hashes: instance.hashes } : { config };
   const hash = createHash('sha256')
-    .update(JSON.stringify({ group: instance.group, hashes: instance.hashes }))
+    .update(JSON.stringify({ group: instance.group, ...seen }))
     .digest('hex');
   return { instanceId: instance.id, hash };
+}
+
+/** The errand group, the releases, stemcells and properties of the deployed manifest, as JSON. */
+function errandGroupConfig(manifest: string, group: string): string {
+  const doc = (parse(manifest) ?? {}) as Record<string, unknown>;
+  const groups = Array.isArray(doc.instance_groups) ? (doc.instance_groups as { name?: unknown }[]) : [];
+  return JSON.stringify({
+    group: groups.find((g) => g.name === group) ?? null,
+    releases: doc.releases ?? null,
+    stemcells: doc.stemcells ?? null,
+    properties: doc.properties ?? null,
+  });
 }
