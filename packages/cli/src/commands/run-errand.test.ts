@@ -24,6 +24,8 @@ describe('refit run-errand and errands', () => {
     serveFinishedTask(env.server, 8, {
       result: `${line('web', 'w1', 0, 'ok\n')}\n${line('web', 'w2', 2, '', 'broken\n')}\n`,
     });
+    env.server.route('POST /deployments/app/errands/slow/runs', redirectToTask(9));
+    serveFinishedTask(env.server, 9, { result: `${line('slow', 's0', 143, '', '')}\n` });
   });
   after(() => env.close());
 
@@ -72,6 +74,12 @@ describe('refit run-errand and errands', () => {
       },
     ]);
     assert.match(run.stdout, /Instance\s+web\/w2\s+Exit Code\s+2\s+Stdout\s+-\s+Stderr\s+broken/);
+  });
+
+  it('an exit code above 128 is a canceled errand', async () => {
+    const run = await env.run(['-d', 'app', 'run-errand', 'slow']);
+    assert.equal(run.code, 1);
+    assert.match(run.stderr, /Errand 'slow' was canceled \(exit code 143\)/);
   });
 
   it('refuses a bad instance slug and a missing name before any request', async () => {
