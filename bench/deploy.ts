@@ -23,13 +23,12 @@ import type { Cloud } from '../packages/director/src/cpi-client/cloud.ts';
 import { coreMigration } from '../packages/director/src/db/core-migration.ts';
 import { runMigrations } from '../packages/director/src/db/migrate.ts';
 import { SqliteDb } from '../packages/director/src/db/sqlite-db.ts';
-import { deploymentsMigration } from '../packages/director/src/deployments/006-deployments.ts';
-import { leftoverVmsMigration } from '../packages/director/src/deployments/014-leftover-vms.ts';
+import { deploymentsMigrations } from '../packages/director/src/deployments/index.ts';
 import { realClock } from '../packages/director/src/deployments/deploy-task.ts';
 import { DeploymentStore } from '../packages/director/src/deployments/deployment-store.ts';
 import { compileCloudConfig } from '../packages/director/src/manifests/compile-cloud-config.ts';
 import { compileManifest } from '../packages/director/src/manifests/compile-manifest.ts';
-import { DbIpReservationStore, ipReservationsMigration } from '../packages/director/src/networking/index.ts';
+import { DbIpReservationStore } from '../packages/director/src/networking/index.ts';
 import {
   applyRenderedHashes,
   planDeployment,
@@ -182,12 +181,7 @@ try {
     log,
   });
   const db = new SqliteDb(join(work, 'director.db'));
-  await runMigrations(db, [
-    coreMigration,
-    ipReservationsMigration,
-    deploymentsMigration,
-    leftoverVmsMigration,
-  ]);
+  await runMigrations(db, [coreMigration, ...deploymentsMigrations]);
   const store = new DeploymentStore(db);
   const reservations = new DbIpReservationStore(db);
   await store.ensure('bench');

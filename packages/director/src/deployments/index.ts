@@ -23,6 +23,16 @@ export type { OrphanedVmCleanupSchedule } from './scheduled-orphaned-vm-cleanup.
 /** BOSH's default `director.vms.cleanup_schedule`: orphaned VMs deleted every 5 minutes. */
 export const defaultOrphanedVmCleanup: OrphanedVmCleanupSchedule = { intervalMs: 5 * 60 * 1000 };
 
+/** The schema deployments need, in order (also for benchmarks and tests that use the stores directly). */
+export const deploymentsMigrations = [
+  ipReservationsMigration,
+  deploymentsMigration,
+  compilationVmsMigration,
+  leftoverVmsMigration,
+  persistentDiskActiveMigration,
+  orphanedVmsMigration,
+];
+
 /**
  * Deployments (reference §1.8–1.10, §4): deploy, diff, list, show, delete, vms/instances and
  * instance state changes, over the planner and the updater. Owns migrations 005 (IP
@@ -37,14 +47,7 @@ export function deploymentsFeature(
 ): Feature {
   return {
     name: 'deployments',
-    migrations: [
-      ipReservationsMigration,
-      deploymentsMigration,
-      compilationVmsMigration,
-      leftoverVmsMigration,
-      persistentDiskActiveMigration,
-      orphanedVmsMigration,
-    ],
+    migrations: deploymentsMigrations,
     routes: (deps) => deploymentRoutes(deps),
     taskHandlers: (deps) => [
       deployTask(deps, extra),
