@@ -8,11 +8,11 @@ import { DbIpReservationStore } from '../networking/ip-reservation-store.ts';
 import { planSummary } from '../planner/index.ts';
 import type { TaskContext, TaskHandler } from '../tasks/task-context.ts';
 import { updateDeployment } from '../updater/update-deployment.ts';
-import type { Clock, InstanceTarget, UpdaterDeps } from '../updater/updater-ports.ts';
+import type { Clock, UpdaterDeps } from '../updater/updater-ports.ts';
 import { compilePackages } from './compile-packages.ts';
 import { DeployParams, planOptions } from './deploy-params.ts';
 import { DeploymentStore } from './deployment-store.ts';
-import { applySpecFor, contentHashes } from './instance-specs.ts';
+import { instanceTargets } from './instance-targets.ts';
 import { persistDeployment } from './persist-deployment.ts';
 import { prepareDeployment, type PreparedDeployment } from './prepare-deployment.ts';
 import { dryRunRows, reloadPreflight, reserveRootfs, type ReloadPreflight } from './reload-preflight.ts';
@@ -203,31 +203,9 @@ async function deployPrepared(
     },
     prepared,
   );
-  const targets = new Map<string, InstanceTarget>();
-  for (const [id, p] of prepared.instances) {
-    const alias = p.plan.stemcell?.alias ?? '';
-    const compiledPackages = packages.get(alias);
-    const own = Object.fromEntries(
-      [...p.contents.packages.keys()].flatMap((name) => {
-        const found = compiledPackages?.get(name);
-        return found ? [[name, found]] : [];
-      }),
-    );
-    const stemcell = prepared.stemcells.get(alias) ?? null;
-    targets.set(id, {
-      plan: p.plan,
-      applySpec: applySpecFor({
-        deployment: compiled.name,
-        plan: p.plan,
-        contents: p.contents,
-        rendered: p.rendered,
-        packages: own,
-      }),
-      hashes: { ...contentHashes(p.contents), configuration: p.rendered.configurationHash },
-      stemcellCid: stemcell?.cid ?? null,
-      stemcellApiVersion: stemcell?.apiVersion ?? null,
-      ...reloadTarget(reload, p.plan, compiled.instanceGroups, ctx),
-    });
+  const targets = instanceTargets(prepared, packages);
+  for (const [id, target] of targets) {
+    targets.set(id, { ...target, ...reloadTarget(reload, target.plan, compiled.instanceGroups, ctx) });
   }
   const updater = updaterDeps(deps, extra, ctx, compiled.name);
   await updateDeployment(updater, plan, targets);

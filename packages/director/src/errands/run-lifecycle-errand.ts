@@ -8,7 +8,7 @@ import type { TaskContext } from '../tasks/task-context.ts';
 import { deleteVmStep, updateInstance } from '../updater/update-instance.ts';
 import type { UpdaterDeps } from '../updater/updater-ports.ts';
 import { RunErrandError } from './errand-errors.ts';
-import { errandTargets } from './errand-targets.ts';
+import { instanceTargets } from '../deployments/instance-targets.ts';
 import type { ErrandTarget } from './run-errand-task.ts';
 
 export interface LifecycleErrandRun {
@@ -64,7 +64,7 @@ export async function runLifecycleErrand(
     prepared,
   );
   const ids = run.instances.map((i) => i.id);
-  const targets = errandTargets(prepared, packages, ids);
+  const targets = instanceTargets(prepared, packages, ids);
   for (const i of run.instances) {
     if (!targets.has(i.id))
       throw new RunErrandError(`Instance '${i.group}/${i.id}' is not in the deployed manifest's plan`);

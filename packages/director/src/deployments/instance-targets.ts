@@ -1,16 +1,17 @@
-import { contentHashes, applySpecFor } from '../deployments/instance-specs.ts';
-import type { CompiledPackages } from '../deployments/compile-packages.ts';
-import type { PreparedDeployment } from '../deployments/prepare-deployment.ts';
 import type { InstanceTarget } from '../updater/updater-ports.ts';
+import type { CompiledPackages } from './compile-packages.ts';
+import { applySpecFor, contentHashes } from './instance-specs.ts';
+import type { PreparedDeployment } from './prepare-deployment.ts';
 
 /**
- * The updater's targets (apply spec with compiled packages and rendered templates, hashes,
- * stemcell) of the given instances, as a deploy builds them for its instances.
+ * The updater's targets of a prepared deployment's instances (all, or those of `ids`): the
+ * apply spec with each instance's compiled packages and rendered templates, its hashes and its
+ * stemcell. A deploy adds the reload source; an errand run uses them as they are.
  */
-export function errandTargets(
+export function instanceTargets(
   prepared: PreparedDeployment,
   packages: CompiledPackages,
-  ids: readonly string[],
+  ids: readonly string[] = [...prepared.instances.keys()],
 ): Map<string, InstanceTarget> {
   const targets = new Map<string, InstanceTarget>();
   for (const id of ids) {
