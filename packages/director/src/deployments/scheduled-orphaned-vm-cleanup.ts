@@ -3,6 +3,7 @@ import type { DirectorDeps } from '../feature.ts';
 import type { TaskHandler, TaskQueue } from '../tasks/task-context.ts';
 import { deleteLeftoverVm } from '../updater/leftover-vms-step.ts';
 import { DeploymentStore } from './deployment-store.ts';
+import { scheduleEvery } from '../tasks/schedule-every.ts';
 
 export const SCHEDULED_ORPHANED_VM_CLEANUP = 'scheduled_orphaned_vm_cleanup';
 
@@ -93,12 +94,7 @@ export function scheduleOrphanedVmCleanup(
   deps: { readonly db: DirectorDeps['db']; readonly tasks: TaskQueue },
   schedule: OrphanedVmCleanupSchedule,
 ): () => void {
-  if (schedule.intervalMs <= 0) return () => undefined;
-  const timer = setInterval(() => {
-    void enqueueOrphanedVmCleanup(deps).catch(() => undefined);
-  }, schedule.intervalMs);
-  timer.unref();
-  return () => clearInterval(timer);
+  return scheduleEvery(schedule.intervalMs, () => enqueueOrphanedVmCleanup(deps));
 }
 
 /** One tick: the task id when there was work, else null. */

@@ -4,6 +4,7 @@ import type { DirectorDeps } from '../feature.ts';
 import type { TaskHandler, TaskQueue } from '../tasks/task-context.ts';
 import { deleteOrphanDisk } from './delete-orphan-disk.ts';
 import { OrphanDiskStore } from './orphan-disk-store.ts';
+import { scheduleEvery } from '../tasks/schedule-every.ts';
 
 export const SCHEDULED_ORPHANED_DISK_CLEANUP = 'scheduled_orphaned_disk_cleanup';
 
@@ -74,12 +75,9 @@ export function scheduleOrphanedDiskCleanup(
   schedule: OrphanedDiskCleanupSchedule,
   now: () => number = Date.now,
 ): () => void {
-  if (schedule.intervalMs <= 0) return () => undefined;
-  const timer = setInterval(() => {
-    void enqueueOrphanedDiskCleanup(deps, schedule.maxOrphanedAgeDays, now()).catch(() => undefined);
-  }, schedule.intervalMs);
-  timer.unref();
-  return () => clearInterval(timer);
+  return scheduleEvery(schedule.intervalMs, () =>
+    enqueueOrphanedDiskCleanup(deps, schedule.maxOrphanedAgeDays, now()),
+  );
 }
 
 /** One tick: the task id when there was work, else null. */
