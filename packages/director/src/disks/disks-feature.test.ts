@@ -3,28 +3,19 @@
 // Covers what leaves instances as orphans (delete-deployment, `orphan=true`), the list, delete,
 // attach back onto a stopped instance, and BOSH's refusals (nothing changes on those).
 import assert from 'node:assert/strict';
-import { mkdtemp, rm } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
 import { afterEach, beforeEach, describe, it } from 'node:test';
 import type { OrphanDiskItem } from '@refit/protocol';
 import { CallLog, FakeAgentClient, FakeCloud } from '@refit/testkit/updater-fakes/index.ts';
-import type { Route, RouteReply } from '../api/route.ts';
-import type { Blobstore } from '../blobstore/blobstore.ts';
-import { silentLog } from '../config/director-log.ts';
-import { coreMigration } from '../db/core-migration.ts';
+import type { RouteReply } from '../api/route.ts';
 import { releasesMigration } from '../db/migrations/004-releases.ts';
 import { stemcellsMigration } from '../db/migrations/002-stemcells.ts';
 import { testBackends, type TestDatabase } from '../db/test-databases.ts';
 import { DeploymentStore } from '../deployments/deployment-store.ts';
 import { deploymentsFeature } from '../deployments/index.ts';
 import { DirectorError } from '../errors.ts';
-import { DbEventRecorder } from '../events/db-event-recorder.ts';
-import type { DirectorDeps } from '../feature.ts';
 import type { InstancePlan, InstanceState } from '../planner/plan-types.ts';
 import { finishedTask, routeCaller } from '../stemcells/route-calls.test-support.ts';
-import { TaskRunner } from '../tasks/task-runner.ts';
-import { TaskStore } from '../tasks/task-store.ts';
+import { startFeatures, type FeatureHarness } from '../tasks/feature-harness.test-support.ts';
 import { disksFeature } from './index.ts';
 
 const instances: { id: string; index: number; state: InstanceState; vm: boolean }[] = [
@@ -69,72 +60,39 @@ async function seed(db: TestDatabase['db']): Promise<void> {
 
 for (const backend of testBackends()) {
   describe(`disks feature on ${backend.name}`, { skip: backend.skip }, () => {
-    let t: TestDatabase;
-    let dir: string;
-    let runner: TaskRunner;
+    let h: FeatureHarness;
     let log: CallLog;
     let cloud: FakeCloud;
     let agents: FakeAgentClient;
-    let routes: readonly Route[];
 
     beforeEach(async () => {
       log = new CallLog();
       cloud = new FakeCloud(log);
       agents = new FakeAgentClient(log);
       const extra = { agents: () => agents };
-      const deployments = deploymentsFeature(extra);
       const disks = disksFeature(extra);
-      t = await backend.create({
-        migrations: [
-          coreMigration,
-          stemcellsMigration,
-          releasesMigration,
-          ...deployments.migrations,
-          ...disks.migrations,
-        ],
-      });
-      dir = await mkdtemp(join(tmpdir(), 'refit-disks-feature-'));
-      runner = new TaskRunner({
-        store: new TaskStore(t.db),
-        stateDir: dir,
-        workers: 2,
-        runnerId: 'disks-test',
-        log: silentLog,
-        pollMs: 20,
-      });
-      const deps: DirectorDeps = {
-        db: t.db,
-        tasks: runner,
-        blobstore: {} as Blobstore,
+      h = await startFeatures(backend, {
+        name: 'disks-feature',
+        migrations: [stemcellsMigration, releasesMigration],
+        features: [deploymentsFeature(extra), disks],
+        routesOf: disks,
         cloud,
-        events: new DbEventRecorder(t.db),
-        stateDir: dir,
-        tmpDir: join(dir, 'tmp'),
-        directorUuid: 'uuid',
-        directorName: 'test',
-      };
-      runner.register([...deployments.taskHandlers(deps), ...disks.taskHandlers(deps)]);
-      routes = disks.routes(deps);
-      runner.start();
-      await seed(t.db);
+      });
+      await seed(h.database.db);
     });
-    afterEach(async () => {
-      await runner.stop(2000);
-      await t.cleanup();
-      await rm(dir, { recursive: true, force: true });
-    });
+    afterEach(() => h.stop());
 
-    const call = (...args: Parameters<ReturnType<typeof routeCaller>>) => routeCaller(routes)(...args);
-    const task = (reply: RouteReply) => finishedTask(runner, reply);
+    const call = (...args: Parameters<ReturnType<typeof routeCaller>>) => routeCaller(h.routes)(...args);
+    const task = (reply: RouteReply) => finishedTask(h.runner, reply);
     const listed = async () => {
       const reply = await call('GET', '/disks?orphaned=true');
       return reply.kind === 'json' ? (reply.body as OrphanDiskItem[]) : [];
     };
     const attachedCids = async () =>
-      (await new DeploymentStore(t.db).instances('dep')).map((i) => `${i.id}:${i.disk?.cid ?? '-'}`);
+      (await new DeploymentStore(h.database.db).instances('dep')).map((i) => `${i.id}:${i.disk?.cid ?? '-'}`);
     const diskEvents = async () =>
       (
-        await t.db.query<{ action: string; object_name: string; instance: string }>(
+        await h.database.db.query<{ action: string; object_name: string; instance: string }>(
           "SELECT action, object_name, instance FROM events WHERE object_type = 'disk' ORDER BY id",
         )
       ).map((e) => `${e.action} ${e.object_name} ${e.instance}`);
@@ -149,7 +107,7 @@ for (const backend of testBackends()) {
     };
 
     it('delete-deployment detaches and orphans every disk; delete-disk deletes one on the IaaS', async () => {
-      const id = await runner.enqueue({
+      const id = await h.runner.enqueue({
         type: 'delete_deployment',
         description: 'delete deployment dep',
         user: 'admin',
@@ -188,7 +146,7 @@ for (const backend of testBackends()) {
       );
       assert.equal(orphans.length, 3);
       assert.ok((await diskEvents()).includes('delete disk-0 web/uuid-0'));
-      assert.equal(await new DeploymentStore(t.db).get('dep'), null);
+      assert.equal(await new DeploymentStore(h.database.db).get('dep'), null);
 
       const deleted = await task(await call('DELETE', '/disks/disk-0'));
       assert.equal(deleted.state, 'done');
@@ -259,7 +217,7 @@ for (const backend of testBackends()) {
           ['vm-1', 'disk-2'],
         ],
       );
-      const web1 = (await new DeploymentStore(t.db).instances('dep')).find((i) => i.id === 'uuid-1');
+      const web1 = (await new DeploymentStore(h.database.db).instances('dep')).find((i) => i.id === 'uuid-1');
       assert.deepEqual(
         web1?.disk,
         { cid: 'disk-2', size: 3072, cloudProperties: { i: 2 } },
@@ -282,7 +240,7 @@ for (const backend of testBackends()) {
       );
       assert.equal(done.state, 'done', done.result ?? '');
       assert.equal(log.entries.length, 0, 'no VM: records only');
-      const web2 = (await new DeploymentStore(t.db).instances('dep')).find((i) => i.id === 'uuid-2');
+      const web2 = (await new DeploymentStore(h.database.db).instances('dep')).find((i) => i.id === 'uuid-2');
       assert.deepEqual(web2?.disk, { cid: 'vol-9', size: 2048, cloudProperties: { t: 'x' } });
     });
 

@@ -3,30 +3,21 @@
 // stores. Covers the listing, colocated errands run in place (exit codes, result lines, the
 // `--instance` filter), `--when-changed`, errand groups, and BOSH's refusals.
 import assert from 'node:assert/strict';
-import { mkdtemp, readFile, rm } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
+import { readFile } from 'node:fs/promises';
 import { afterEach, beforeEach, describe, it } from 'node:test';
 import type { AgentMethod, AgentMethodArgs, AgentMethodResult, ErrandRunResultLine } from '@refit/protocol';
 import { CallLog, FakeAgentClient, FakeCloud } from '@refit/testkit/updater-fakes/index.ts';
 import type { AgentCallOptions } from '../agent-client/agent-client.ts';
-import type { Route } from '../api/route.ts';
-import type { Blobstore } from '../blobstore/blobstore.ts';
-import { silentLog } from '../config/director-log.ts';
-import { coreMigration } from '../db/core-migration.ts';
 import { releasesMigration } from '../db/migrations/004-releases.ts';
 import { stemcellsMigration } from '../db/migrations/002-stemcells.ts';
 import { testBackends, type TestDatabase } from '../db/test-databases.ts';
 import { DeploymentStore } from '../deployments/deployment-store.ts';
 import { deploymentsFeature } from '../deployments/index.ts';
 import { DirectorError } from '../errors.ts';
-import { DbEventRecorder } from '../events/db-event-recorder.ts';
-import type { DirectorDeps } from '../feature.ts';
 import type { InstancePlan } from '../planner/plan-types.ts';
 import { finishedTask, routeCaller } from '../stemcells/route-calls.test-support.ts';
-import { TaskRunner } from '../tasks/task-runner.ts';
 import { taskOutputPath } from '../tasks/task-files.ts';
-import { TaskStore } from '../tasks/task-store.ts';
+import { startFeatures, type FeatureHarness } from '../tasks/feature-harness.test-support.ts';
 import { errandsFeature } from './index.ts';
 
 /** Fake agents whose `run_errand` answers what `errand` says for the agent. */
@@ -122,66 +113,33 @@ async function seed(db: TestDatabase['db']): Promise<void> {
 
 for (const backend of testBackends()) {
   describe(`errands feature on ${backend.name}`, { skip: backend.skip }, () => {
-    let t: TestDatabase;
-    let dir: string;
-    let runner: TaskRunner;
+    let h: FeatureHarness;
     let log: CallLog;
     let agents: ErrandAgents;
-    let routes: readonly Route[];
 
     beforeEach(async () => {
       log = new CallLog();
       agents = new ErrandAgents(log);
       const extra = { agents: () => agents };
-      const deployments = deploymentsFeature(extra);
       const errands = errandsFeature(extra);
-      t = await backend.create({
-        migrations: [
-          coreMigration,
-          stemcellsMigration,
-          releasesMigration,
-          ...deployments.migrations,
-          ...errands.migrations,
-        ],
-      });
-      dir = await mkdtemp(join(tmpdir(), 'refit-errands-feature-'));
-      runner = new TaskRunner({
-        store: new TaskStore(t.db),
-        stateDir: dir,
-        workers: 2,
-        runnerId: 'errands-test',
-        log: silentLog,
-        pollMs: 20,
-      });
-      const deps: DirectorDeps = {
-        db: t.db,
-        tasks: runner,
-        blobstore: {} as Blobstore,
+      h = await startFeatures(backend, {
+        name: 'errands-feature',
+        migrations: [stemcellsMigration, releasesMigration],
+        features: [deploymentsFeature(extra), errands],
+        routesOf: errands,
         cloud: new FakeCloud(log),
-        events: new DbEventRecorder(t.db),
-        stateDir: dir,
-        tmpDir: join(dir, 'tmp'),
-        directorUuid: 'uuid',
-        directorName: 'test',
-      };
-      runner.register([...errands.taskHandlers(deps)]);
-      routes = errands.routes(deps);
-      runner.start();
-      await seed(t.db);
+      });
+      await seed(h.database.db);
     });
-    afterEach(async () => {
-      await runner.stop(2000);
-      await t.cleanup();
-      await rm(dir, { recursive: true, force: true });
-    });
+    afterEach(() => h.stop());
 
-    const call = (...args: Parameters<ReturnType<typeof routeCaller>>) => routeCaller(routes)(...args);
+    const call = (...args: Parameters<ReturnType<typeof routeCaller>>) => routeCaller(h.routes)(...args);
     const run = async (name: string, body: unknown = {}) => {
       const done = await finishedTask(
-        runner,
+        h.runner,
         await call('POST', `/deployments/dep/errands/${name}/runs`, JSON.stringify(body)),
       );
-      const output = await readFile(taskOutputPath(dir, done.id, 'result'), 'utf8').catch(() => '');
+      const output = await readFile(taskOutputPath(h.dir, done.id, 'result'), 'utf8').catch(() => '');
       const lines = output
         .split('\n')
         .filter((l) => l !== '')
@@ -276,7 +234,7 @@ for (const backend of testBackends()) {
       assert.equal(skipped.done.result, "Errand 'smoke' was not run");
       assert.equal(errandCalls().length, 1);
       // A change of configuration runs it again.
-      await new DeploymentStore(t.db).stateStore('dep').updateCompleted('k0', {
+      await new DeploymentStore(h.database.db).stateStore('dep').updateCompleted('k0', {
         state: 'started',
         hashes: { packages: 'p', job: 'j', configuration: 'changed' },
         applySpec: { job: { templates: [] }, networks: {}, packages: {}, persistent_disk: 0 },
