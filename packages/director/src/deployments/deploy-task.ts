@@ -44,6 +44,29 @@ export function lockRefusal(
   );
 }
 
+/** The prepared deployment's packages compiled (or found) for one task, on its compilation VMs. */
+export function compileTaskPackages(
+  deps: DirectorDeps,
+  extra: DeploymentTaskDeps,
+  ctx: TaskContext,
+  prepared: PreparedDeployment,
+): ReturnType<typeof compilePackages> {
+  return compilePackages(
+    {
+      db: deps.db,
+      cloud: deps.cloud,
+      agents: extra.agents(),
+      events: ctx.events,
+      cpiLog: ctx.cpi,
+      signal: ctx.signal,
+      agentEnv: extra.agentEnv ?? {},
+      directorName: deps.directorName,
+      ...(extra.agentWaitTimeoutMs !== undefined ? { agentWaitTimeoutMs: extra.agentWaitTimeoutMs } : {}),
+    },
+    prepared,
+  );
+}
+
 /** The updater's ports for one task. */
 export function updaterDeps(
   deps: DirectorDeps,
@@ -188,21 +211,7 @@ async function deployPrepared(
     }
   }
 
-  const agents = extra.agents();
-  const packages = await compilePackages(
-    {
-      db: deps.db,
-      cloud: deps.cloud,
-      agents,
-      events: ctx.events,
-      cpiLog: ctx.cpi,
-      signal: ctx.signal,
-      agentEnv: extra.agentEnv ?? {},
-      directorName: deps.directorName,
-      ...(extra.agentWaitTimeoutMs !== undefined ? { agentWaitTimeoutMs: extra.agentWaitTimeoutMs } : {}),
-    },
-    prepared,
-  );
+  const packages = await compileTaskPackages(deps, extra, ctx, prepared);
   const targets = instanceTargets(prepared, packages);
   for (const [id, target] of targets) {
     targets.set(id, { ...target, ...reloadTarget(reload, target.plan, compiled.instanceGroups, ctx) });

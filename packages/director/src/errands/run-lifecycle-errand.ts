@@ -1,6 +1,5 @@
 import type { RunErrandResult } from '@refit/protocol';
-import { compilePackages } from '../deployments/compile-packages.ts';
-import type { DeploymentTaskDeps } from '../deployments/deploy-task.ts';
+import { compileTaskPackages, type DeploymentTaskDeps } from '../deployments/deploy-task.ts';
 import { DeploymentStore, type InstanceRecord } from '../deployments/deployment-store.ts';
 import { prepareDeployment } from '../deployments/prepare-deployment.ts';
 import type { DirectorDeps } from '../feature.ts';
@@ -49,20 +48,7 @@ export async function runLifecycleErrand(
     errands: true,
     ...(extra.ruby ? { ruby: extra.ruby } : {}),
   });
-  const packages = await compilePackages(
-    {
-      db: deps.db,
-      cloud: deps.cloud,
-      agents,
-      events: ctx.events,
-      cpiLog: ctx.cpi,
-      signal: ctx.signal,
-      agentEnv: extra.agentEnv ?? {},
-      directorName: deps.directorName,
-      ...(extra.agentWaitTimeoutMs !== undefined ? { agentWaitTimeoutMs: extra.agentWaitTimeoutMs } : {}),
-    },
-    prepared,
-  );
+  const packages = await compileTaskPackages(deps, extra, ctx, prepared);
   const ids = run.instances.map((i) => i.id);
   const targets = instanceTargets(prepared, packages, ids);
   for (const i of run.instances) {
